@@ -1,0 +1,282 @@
+"""WattShift's side of the webhook deliveries, including what its docs leave open.
+
+WattShift documents the delivery envelope ``{"eventType": ..., "data": ...}``,
+the ``x-ws-security-key`` header and the SET_POINT_SCHEDULE body. It does not
+document what a THERMOSTAT_QUERY carries or what it expects back. Every guess
+about those open points lives in this module and is marked ``NOTE: guess``, so
+that a confirmed contract changes this file only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from homeassistant.components.climate.const import (
+    ATTR_CURRENT_HUMIDITY,
+    ATTR_CURRENT_TEMPERATURE,
+    ATTR_HVAC_ACTION,
+    ATTR_HVAC_MODES,
+    ATTR_MAX_TEMP,
+    ATTR_MIN_TEMP,
+    ATTR_TARGET_TEMP_HIGH,
+    ATTR_TARGET_TEMP_LOW,
+    HVACMode,
+)
+from homeassistant.const import (
+    ATTR_FRIENDLY_NAME,
+    ATTR_TEMPERATURE,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    UnitOfTemperature,
+)
+from homeassistant.core import State
+from homeassistant.util.unit_conversion import TemperatureConverter
+
+from .api import EventType
+from .thermostats import ExposedThermostat
+
+
+class PayloadError(ValueError):
+    """A delivery's body cannot be used; the message is sent back as the reason."""
+
+
+# WattShift's temperature unit codes and Home Assistant's unit strings.
+TEMP_UNITS: Final[dict[str, UnitOfTemperature]] = {
+    "C": UnitOfTemperature.CELSIUS,
+    "F": UnitOfTemperature.FAHRENHEIT,
+}
+WATTSHIFT_UNITS: Final[dict[str, str]] = {
+    unit: code for code, unit in TEMP_UNITS.items()
+}
+
+# WattShift's mode enum (targetMode, defaultMode) is OFF, HEAT, COOL, AUTO.
+# NOTE: guess. Home Assistant's "auto" (the device follows its own program)
+# is reported as AUTO too; dry and fan_only neither heat nor cool and have no
+# WattShift equivalent, so they are reported as null next to the raw hvacMode.
+WATTSHIFT_MODES: Final[dict[str, str]] = {
+    HVACMode.OFF: "OFF",
+    HVACMode.HEAT: "HEAT",
+    HVACMode.COOL: "COOL",
+    HVACMode.HEAT_COOL: "AUTO",
+    HVACMode.AUTO: "AUTO",
+}
+_HEATING_MODES: Final = frozenset({HVACMode.HEAT, HVACMode.HEAT_COOL})
+_COOLING_MODES: Final = frozenset({HVACMode.COOL, HVACMode.HEAT_COOL})
+
+# NOTE: guess. Keys under which a THERMOSTAT_QUERY might list the devices it
+# asks about, when it does not key "data" by device id.
+_DEVICE_LIST_KEYS: Final = ("deviceIds", "devices", "hvacIds", "ids")
+_DEVICE_ID_FIELDS: Final = ("deviceId", "hvacId", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The parts of a delivery every event type shares."""
+
+    event_type: str
+    data: Any
+    body: Mapping[str, Any]
+
+
+def parse_envelope(body: Any) -> Envelope:
+    """Check the documented ``{"eventType", "data"}`` envelope of a delivery."""
+    if not isinstance(body, Mapping):
+        raise PayloadError("The request body must be a JSON object.")
+    event_type = body.get("eventType")
+    if event_type is None:
+        raise PayloadError("The request body has no eventType.")
+    if not isinstance(event_type, str) or not event_type:
+        raise PayloadError("eventType must be a non-empty string.")
+    return Envelope(event_type=event_type, data=body.get("data"), body=body)
+
+
+def known_event_type(event_type: str) -> EventType | None:
+    """Return the event type when WattShift's enum has it."""
+    try:
+        return EventType(event_type)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ThermostatQuery:
+    """What a THERMOSTAT_QUERY asks for."""
+
+    device_ids: tuple[str, ...] | None
+    """Identifiers the query names, or None to ask about every thermostat."""
+
+    unit: UnitOfTemperature | None
+    """Unit the answer must use, or None for Home Assistant's unit."""
+
+
+def parse_thermostat_query(envelope: Envelope) -> ThermostatQuery:
+    """Read the devices and unit a THERMOSTAT_QUERY asks for.
+
+    NOTE: guess. The body is undocumented. The devices may be the keys of
+    "data" whose values are objects or null (the SET_POINT_SCHEDULE layout), a
+    list under one of the list keys, or "data" itself as a list of ids or of
+    objects with an id. "tempUnits" may sit in "data" or next to it.
+    """
+    data = envelope.data
+    device_ids: list[str] | None = None
+    unit_code: Any = envelope.body.get("tempUnits")
+
+    if isinstance(data, Mapping):
+        unit_code = data.get("tempUnits", unit_code)
+        for key in _DEVICE_LIST_KEYS:
+            if key in data:
+                device_ids = _device_list(data[key], key)
+                break
+        else:
+            keyed = [
+                key
+                for key, value in data.items()
+                if value is None or isinstance(value, Mapping)
+            ]
+            device_ids = keyed or None
+    elif isinstance(data, list):
+        device_ids = _device_list(data, "data")
+    elif data is not None:
+        raise PayloadError("data must be an object, a list or null.")
+
+    return ThermostatQuery(
+        device_ids=tuple(dict.fromkeys(device_ids)) if device_ids else None,
+        unit=_parse_unit(unit_code),
+    )
+
+
+def _device_list(value: Any, key: str) -> list[str]:
+    """Read a list of device ids, given as strings or as objects with an id."""
+    if not isinstance(value, list):
+        raise PayloadError(f"{key} must be a list of device ids.")
+    device_ids: list[str] = []
+    for item in value:
+        if isinstance(item, str) and item:
+            device_ids.append(item)
+            continue
+        if isinstance(item, Mapping):
+            found = next(
+                (
+                    item[field]
+                    for field in _DEVICE_ID_FIELDS
+                    if isinstance(item.get(field), str) and item[field]
+                ),
+                None,
+            )
+            if found is not None:
+                device_ids.append(found)
+                continue
+        raise PayloadError(f"{key} contains an entry that is not a device id.")
+    return device_ids
+
+
+def _parse_unit(code: Any) -> UnitOfTemperature | None:
+    """Map WattShift's tempUnits code to a unit; None when absent."""
+    if code is None:
+        return None
+    if isinstance(code, str):
+        unit = TEMP_UNITS.get(code.strip().upper().removeprefix("°"))
+        if unit is not None:
+            return unit
+    raise PayloadError('tempUnits must be "F" or "C".')
+
+
+class ThermostatAnswer:
+    """Build the answer to a THERMOSTAT_QUERY from climate entity states.
+
+    NOTE: guess. WattShift does not say what it expects back. The answer uses
+    WattShift's own field names where it has them (currentTemp, targetTemp,
+    targetHeatSetpoint, targetCoolSetpoint, minTemp, maxTemp, tempUnits,
+    targetMode, canHeat, canCool) and camelCase names for what only Home
+    Assistant knows (hvacMode, hvacAction, currentHumidity, lastChanged).
+    """
+
+    def __init__(
+        self, system_unit: str, requested_unit: UnitOfTemperature | None
+    ) -> None:
+        """Prepare the conversion from Home Assistant's unit to the answer's."""
+        self.unit = requested_unit or UnitOfTemperature(system_unit)
+        self.unit_code = WATTSHIFT_UNITS[self.unit]
+        self._convert = (
+            None
+            if self.unit == system_unit
+            else TemperatureConverter.converter_factory(system_unit, self.unit)
+        )
+
+    def temperature(self, value: Any) -> float | None:
+        """Convert a state temperature once and round it to a tenth."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        converted = float(value) if self._convert is None else self._convert(value)
+        return round(converted, 1)
+
+    def record(
+        self, thermostat: ExposedThermostat, state: State | None
+    ) -> dict[str, Any]:
+        """Describe one thermostat in WattShift's vocabulary."""
+        entity_id = thermostat.entity_id
+        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return {
+                "entityId": entity_id,
+                "name": state.attributes.get(ATTR_FRIENDLY_NAME) if state else None,
+                "deviceId": thermostat.wattshift_device_id,
+                "available": False,
+                "state": "not_found" if state is None else state.state,
+            }
+
+        attributes = state.attributes
+        hvac_mode = state.state
+        hvac_modes: Iterable[str] = attributes.get(ATTR_HVAC_MODES) or ()
+        temperature = self.temperature
+        return {
+            "entityId": state.entity_id,
+            "name": attributes.get(ATTR_FRIENDLY_NAME, state.entity_id),
+            "deviceId": thermostat.wattshift_device_id,
+            "available": True,
+            "tempUnits": self.unit_code,
+            "currentTemp": temperature(attributes.get(ATTR_CURRENT_TEMPERATURE)),
+            "targetTemp": temperature(attributes.get(ATTR_TEMPERATURE)),
+            "targetHeatSetpoint": temperature(attributes.get(ATTR_TARGET_TEMP_LOW)),
+            "targetCoolSetpoint": temperature(attributes.get(ATTR_TARGET_TEMP_HIGH)),
+            "minTemp": temperature(attributes.get(ATTR_MIN_TEMP)),
+            "maxTemp": temperature(attributes.get(ATTR_MAX_TEMP)),
+            "targetMode": WATTSHIFT_MODES.get(hvac_mode),
+            "canHeat": any(mode in _HEATING_MODES for mode in hvac_modes),
+            "canCool": any(mode in _COOLING_MODES for mode in hvac_modes),
+            "hvacMode": hvac_mode,
+            "hvacAction": attributes.get(ATTR_HVAC_ACTION),
+            "currentHumidity": attributes.get(ATTR_CURRENT_HUMIDITY),
+            "lastChanged": _isoformat(state.last_changed),
+        }
+
+    def response(
+        self,
+        records: Mapping[str, dict[str, Any]],
+        unknown: Iterable[str],
+    ) -> dict[str, Any]:
+        """Wrap the records in the answer's envelope."""
+        return {
+            "eventType": EventType.THERMOSTAT_QUERY,
+            "handled": True,
+            "tempUnits": self.unit_code,
+            "thermostats": records,
+            "unknownDevices": list(unknown),
+        }
+
+
+def not_handled_response(event_type: str, reason: str) -> dict[str, Any]:
+    """Acknowledge a delivery the integration does not act on."""
+    return {"eventType": event_type, "handled": False, "reason": reason}
+
+
+def error_response(error: str, message: str) -> dict[str, Any]:
+    """Describe why a delivery was rejected."""
+    return {"error": error, "message": message}
+
+
+def _isoformat(moment: datetime) -> str:
+    """Format an aware UTC datetime the way WattShift writes instants."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,72 @@
+"""Answer WattShift's THERMOSTAT_QUERY from the exposed climate entities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.core import HomeAssistant, callback
+
+from .contract import Envelope, ThermostatAnswer, parse_thermostat_query
+from .receiver import EventReply
+from .thermostats import ExposedThermostat, ThermostatDirectory
+
+type RecordExtension = Callable[[ExposedThermostat, dict[str, Any]], None]
+type UnknownDeviceCallback = Callable[[str], None]
+
+
+class ThermostatQueryHandler:
+    """Build the THERMOSTAT_QUERY answer from the state machine."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        thermostats: ThermostatDirectory,
+        on_unknown_device: UnknownDeviceCallback | None = None,
+    ) -> None:
+        """Answer for the thermostats in the directory."""
+        self._hass = hass
+        self._thermostats = thermostats
+        self._on_unknown_device = on_unknown_device
+        self._extensions: list[RecordExtension] = []
+
+    @callback
+    def async_add_extension(self, extension: RecordExtension) -> Callable[[], None]:
+        """Let another feature add fields to each available thermostat record."""
+        self._extensions.append(extension)
+        return lambda: self._extensions.remove(extension)
+
+    async def __call__(self, envelope: Envelope) -> EventReply:
+        """Answer one THERMOSTAT_QUERY."""
+        query = parse_thermostat_query(envelope)
+        answer = ThermostatAnswer(self._hass.config.units.temperature_unit, query.unit)
+        directory = self._thermostats
+
+        unknown: list[str] = []
+        if query.device_ids is None:
+            targets = directory.thermostats
+        else:
+            found: dict[str, ExposedThermostat] = {}
+            for device_id in query.device_ids:
+                thermostat = directory.find(device_id)
+                if thermostat is None:
+                    unknown.append(device_id)
+                else:
+                    found.setdefault(thermostat.ref, thermostat)
+            targets = tuple(found.values())
+
+        get_state = self._hass.states.get
+        records: dict[str, dict[str, Any]] = {}
+        for thermostat in targets:
+            state = get_state(thermostat.entity_id) if thermostat.entity_id else None
+            record = answer.record(thermostat, state)
+            if thermostat.entity_id is None:
+                record["entityId"] = directory.last_entity_id(thermostat.ref)
+            for extension in self._extensions:
+                extension(thermostat, record)
+            records[thermostat.ref] = record
+
+        if unknown and self._on_unknown_device is not None:
+            for device_id in unknown:
+                self._on_unknown_device(device_id)
+        return EventReply(answer.response(records, unknown))
