@@ -1,7 +1,7 @@
 """Asynchronous client for the WattShift partner API.
 
 The client knows nothing of Home Assistant: it takes an aiohttp session, sends
-the API key in the ``x-ws-api-key`` header and turns WattShift's answers into
+the API key in the ``x-ws-api-key`` header and turns WattShift's responses into
 typed records or into the exceptions defined here.
 """
 
@@ -29,7 +29,7 @@ PATH_SET_POINT_SCHEDULE_WEBHOOK: Final = (
 PATH_PRICE_SIGNAL_WEBHOOK: Final = "/v1/webhook/price_signal/set"
 PATH_HOME_PRICE_SIGNAL: Final = "/v1/homes/{home_id}/price_signal"
 
-# Longest error text kept from a response that is not WattShift's JSON error
+# Maximum length of the error text kept from a response that is not WattShift's JSON error
 # envelope, such as an HTML page from a proxy.
 _MAX_TEXT_ERROR: Final = 200
 
@@ -48,11 +48,11 @@ class WattShiftError(Exception):
 
 
 class WattShiftConnectionError(WattShiftError):
-    """WattShift could not be reached or did not answer in time."""
+    """WattShift could not be reached or did not respond in time."""
 
 
 class WattShiftApiError(WattShiftError):
-    """WattShift answered with an error.
+    """WattShift responded with an error.
 
     The fields come from WattShift's error envelope when the response carries
     one; ``status`` is the HTTP status code.
@@ -212,7 +212,7 @@ class WattShiftClient:
         return WebhookRegistration.from_json(await self._request(path, body))
 
     async def _request(self, path: str, body: dict[str, Any] | None) -> Any:
-        """POST to WattShift and return the decoded JSON answer."""
+        """POST to WattShift and return the decoded JSON response."""
         try:
             async with self._session.post(
                 f"{self._base_url}{path}",
@@ -285,7 +285,7 @@ def _error_from_response(
 def _retry_after(
     envelope: Mapping[str, Any], response: aiohttp.ClientResponse
 ) -> float | None:
-    """Read the wait WattShift asks for, from the envelope or Retry-After."""
+    """Return the delay WattShift requests, from the envelope or Retry-After."""
     value = envelope.get("retry_after_seconds")
     if value is None:
         value = response.headers.get("Retry-After")

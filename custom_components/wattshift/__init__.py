@@ -1,0 +1,145 @@
+"""The WattShift integration: let WattShift see and steer Home Assistant thermostats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import suppress
+from typing import Any
+
+from homeassistant.components import cloud
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api import (
+    DEFAULT_BASE_URL,
+    EventType,
+    WattShiftAuthenticationError,
+    WattShiftClient,
+    WattShiftError,
+)
+from .const import (
+    CONF_BASE_URL,
+    CONF_DEVICE_LINKS,
+    CONF_SECURITY_KEY,
+    CONF_THERMOSTATS,
+    DOMAIN,
+    LOGGER,
+)
+from .data import WattShiftConfigEntry, WattShiftData
+from .query import ThermostatQueryHandler
+from .receiver import SecurityKeys, WebhookReceiver
+from .thermostats import ThermostatDirectory
+from .webhook import WebhookManager
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS: list[Platform] = []
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the WattShift integration."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> bool:
+    """Set up WattShift from a config entry."""
+    client = async_create_client(hass, entry.data)
+    thermostats = ThermostatDirectory(
+        hass,
+        entry.options.get(CONF_THERMOSTATS, []),
+        entry.options.get(CONF_DEVICE_LINKS, {}),
+    )
+    entry.async_on_unload(thermostats.async_track_registry())
+
+    receiver = WebhookReceiver(SecurityKeys(entry.data[CONF_SECURITY_KEY]))
+    query = ThermostatQueryHandler(hass, thermostats)
+    receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
+    manager = WebhookManager(hass, entry, client, receiver)
+    entry.runtime_data = WattShiftData(
+        client=client,
+        thermostats=thermostats,
+        receiver=receiver,
+        webhook=manager,
+        query=query,
+        credentials=_credentials(entry.data),
+    )
+
+    # Register with WattShift before anything else depends on the entry.
+    try:
+        await manager.async_start()
+    except WattShiftAuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except WattShiftError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.async_on_unload(manager.async_stop)
+    entry.async_on_unload(manager.async_delete_issues)
+
+    try:
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    except BaseException:
+        # Home Assistant runs no unload callbacks after an unexpected error,
+        # and a handler left behind would make the next setup fail.
+        manager.async_stop()
+        raise
+
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> bool:
+    """Unload a config entry; its unload callbacks stop the webhook."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> None:
+    """Delete the cloudhook of a removed entry; never raises."""
+    if "cloud" not in hass.config.components:
+        return
+    # A webhook id the cloud has no cloudhook for raises ValueError.
+    with suppress(cloud.CloudNotAvailable, ValueError):
+        await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
+
+
+async def _async_entry_updated(
+    hass: HomeAssistant, entry: WattShiftConfigEntry
+) -> None:
+    """Apply changed credentials and options without reloading the entry."""
+    data = entry.runtime_data
+    manager = data.webhook
+    credentials = _credentials(entry.data)
+    if credentials != data.credentials:
+        LOGGER.debug("WattShift credentials changed; registering again")
+        data.credentials = credentials
+        data.client = async_create_client(hass, entry.data)
+        manager.async_use_client(data.client)
+
+    data.thermostats.async_update(
+        entry.options.get(CONF_THERMOSTATS, []),
+        entry.options.get(CONF_DEVICE_LINKS, {}),
+    )
+    manager.async_schedule_sync()
+
+
+def async_create_client(
+    hass: HomeAssistant, entry_data: Mapping[str, Any]
+) -> WattShiftClient:
+    """Create an API client from a config entry's data."""
+    return WattShiftClient(
+        async_get_clientsession(hass),
+        entry_data[CONF_API_KEY],
+        base_url=entry_data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
+    )
+
+
+def _credentials(entry_data: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the API key and base URL a client is built from."""
+    return entry_data[CONF_API_KEY], entry_data.get(CONF_BASE_URL, DEFAULT_BASE_URL)

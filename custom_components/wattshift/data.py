@@ -1,0 +1,28 @@
+"""Runtime data of a WattShift config entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from .api import WattShiftClient
+from .query import ThermostatQueryHandler
+from .receiver import WebhookReceiver
+from .thermostats import ThermostatDirectory
+from .webhook import WebhookManager
+
+type WattShiftConfigEntry = ConfigEntry[WattShiftData]
+
+
+@dataclass(slots=True)
+class WattShiftData:
+    """Everything a loaded WattShift config entry runs on."""
+
+    client: WattShiftClient
+    thermostats: ThermostatDirectory
+    receiver: WebhookReceiver
+    webhook: WebhookManager
+    query: ThermostatQueryHandler
+    credentials: tuple[str, str]
+    """API key and base URL the client was built with."""
