@@ -68,9 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_parse_api_key,
         metavar="KEY=ORG",
+        # The help names the default key's constant, not its value, so that
+        # no API key is ever printed.
         help=(
-            "accept API key KEY for organisation ORG; repeatable "
-            f"(default: {DEFAULT_API_KEY}={DEFAULT_ORG_ID})"
+            "accept API key KEY for organisation ORG; repeatable (default: "
+            f"simulator.DEFAULT_API_KEY for {DEFAULT_ORG_ID})"
         ),
     )
     serve.add_argument(

@@ -268,5 +268,7 @@ def _checked[T](value: Any, name: str, kind: type[T]) -> T:
 
 
 def _error(status: int, message: str) -> web.Response:
-    """Return a control API error as `{"error": message}`."""
+    """Log a rejected control request and return `{"error": message}`."""
+    # Messages name fields, organisations and origins, never keys.
+    _LOGGER.warning("Control request rejected with HTTP %s: %s", status, message)
     return web.json_response({"error": message}, status=status)

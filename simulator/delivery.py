@@ -89,8 +89,7 @@ async def deliver_event(
             allow_redirects=False,
             timeout=ClientTimeout(total=timeout_seconds),
         ) as response:
-            raw = await response.read()
-            text = raw.decode(response.charset or "utf-8", errors="replace")
+            text = _decode(await response.read(), response.charset)
             result = DeliveryResult(
                 url=str(url),
                 status=response.status,
@@ -119,6 +118,15 @@ async def deliver_event(
         result.status,
     )
     return result
+
+
+def _decode(raw: bytes, charset: str | None) -> str:
+    """Decode a response body, replacing bytes the charset cannot decode."""
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        # The webhook named a charset Python does not know.
+        return raw.decode("utf-8", errors="replace")
 
 
 def _parse_body(text: str, content_type: str) -> Any:

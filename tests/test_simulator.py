@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 import re
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -29,6 +30,7 @@ from simulator import (
     ResponseValidationError,
     WattShiftSimulator,
     WebhookRegistration,
+    WebhookUnreachableError,
     build_price_intervals,
 )
 from simulator.validation import (
@@ -194,6 +196,7 @@ def test_partner_document_operations() -> None:
     description = " ".join(document["info"]["description"].split())
     assert "from WattShift's public API documentation" in description
     assert "WattShift did not publish it" in description
+
     operations = {
         path: item["post"] for path, item in document["paths"].items() if "post" in item
     }
@@ -202,6 +205,7 @@ def test_partner_document_operations() -> None:
         PRICE_WEBHOOK_PATH,
         "/v1/homes/{id}/price_signal",
     }
+
     parameters = document["components"]["parameters"]
     for path, operation in operations.items():
         headers = [
@@ -220,6 +224,7 @@ def test_partner_document_operations() -> None:
             "429",
             "500",
         }, path
+
     envelope = document["components"]["schemas"]["ApiErrorEnvelopeDto"]
     assert envelope["required"] == ["request_id", "error_code", "message"]
     assert set(envelope["properties"]) == {
@@ -853,6 +858,25 @@ async def test_deliver_failure_keeps_last_sent_at(
     assert result.status == 401
     assert not result.ok
     assert result.body == {"error": "bad key"}
+    assert sim.registrations[(ORG_ID, EventType.THERMOSTAT_QUERY)].last_sent_at is None
+
+
+async def test_deliver_unreachable_webhook(
+    sim: WattShiftSimulator, http: ClientSession
+) -> None:
+    # Bind and release a port so that nothing listens on it.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await register(http, sim, url=f"http://127.0.0.1:{port}/api/webhook/abc")
+
+    with pytest.raises(WebhookUnreachableError):
+        await sim.deliver("THERMOSTAT_QUERY", {})
+    async with http.post(
+        sim.base_url + "/_simulator/deliver", json={"eventType": "THERMOSTAT_QUERY"}
+    ) as response:
+        assert response.status == 502
+        assert "failed" in (await response.json())["error"]
     assert sim.registrations[(ORG_ID, EventType.THERMOSTAT_QUERY)].last_sent_at is None
 
 
