@@ -141,7 +141,9 @@ class WebhookReceiver:
             )
 
         try:
-            envelope = parse_envelope(_decode(await request.read()))
+            # Cloudhook deliveries arrive as a MockRequest, which has text()
+            # but no read().
+            envelope = parse_envelope(_decode(await request.text()))
         except PayloadError as err:
             return _json(
                 error_response("invalid_payload", str(err)), HTTPStatus.BAD_REQUEST
@@ -194,7 +196,7 @@ class WebhookReceiver:
             listener()
 
 
-def _decode(body: bytes) -> Any:
+def _decode(body: str) -> Any:
     """Decode a request body as JSON."""
     if not body:
         raise PayloadError("The request body is empty; a JSON object is required.")

@@ -245,12 +245,18 @@ class WebhookManager:
                 for endpoint in self._enabled_endpoints():
                     await self._async_send(endpoint, target, new_key)
             except WattShiftError as err:
-                # The new key stays accepted for its grace period, because
-                # WattShift may already use it on the endpoints that switched.
-                self.last_error = _describe(err)
-                self.async_schedule_sync()
-                raise
-            keys.promote(new_key, SECURITY_KEY_GRACE)
+                failure: WattShiftError | None = err
+                self.last_error = describe_error(err)
+            else:
+                failure = None
+                keys.promote(new_key, SECURITY_KEY_GRACE)
+
+        if failure is not None:
+            # The new key stays accepted for its grace period, because WattShift
+            # may already use it on the endpoints that switched. The next pass
+            # registers the old key with those endpoints again.
+            self.async_schedule_sync()
+            raise failure
 
         self._hass.config_entries.async_update_entry(
             self._entry, data={**self._entry.data, CONF_SECURITY_KEY: new_key}
@@ -329,7 +335,7 @@ class WebhookManager:
                 if self._sent.get(endpoint) != self._wanted(endpoint, target, key):
                     await self._async_send(endpoint, target, key)
         except WattShiftAuthenticationError as err:
-            self.last_error = _describe(err)
+            self.last_error = describe_error(err)
             self._auth_failures += 1
             if self._auth_failures == 1:
                 LOGGER.debug("WattShift rejected the API key once; trying again")
@@ -344,7 +350,7 @@ class WebhookManager:
                 raise
             return
         except WattShiftError as err:
-            self.last_error = _describe(err)
+            self.last_error = describe_error(err)
             if not initial:
                 self._handle_transient_failure(err)
             if raise_errors:
@@ -558,8 +564,8 @@ async def async_resolve_target(
     return WebhookTarget(url, UrlKind.EXTERNAL)
 
 
-def _describe(err: WattShiftError) -> str:
-    """Summarise an error for logs and diagnostics, without secrets."""
+def describe_error(err: WattShiftError) -> str:
+    """Summarise an error for logs, diagnostics and actions, without secrets."""
     if isinstance(err, WattShiftApiError) and err.status is not None:
         code = f" {err.error_code}" if err.error_code else ""
         return f"HTTP {err.status}{code}: {err.message}"
