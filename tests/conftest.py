@@ -180,7 +180,10 @@ async def webhook_client(
     hass: HomeAssistant, hass_client_no_auth: Callable[[], Awaitable[TestClient]]
 ) -> TestClient:
     """Return an HTTP client for Home Assistant that sends no credentials."""
-    assert await async_setup_component(hass, "webhook", {})
+    # Components that add HTTP views must be set up before the first client
+    # freezes Home Assistant's router.
+    for component in ("webhook", "repairs", "diagnostics"):
+        assert await async_setup_component(hass, component, {})
     return await hass_client_no_auth()
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from homeassistant.components import cloud
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -32,15 +33,18 @@ from .const import (
 from .data import WattShiftConfigEntry, WattShiftData
 from .query import ThermostatQueryHandler
 from .receiver import SecurityKeys, WebhookReceiver
+from .repairs import async_delete_linked_device_issues, async_report_unknown_device
+from .services import async_setup_services
 from .thermostats import ThermostatDirectory
 from .webhook import WebhookManager
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the WattShift integration."""
+    """Set up the WattShift actions."""
+    async_setup_services(hass)
     return True
 
 
@@ -55,7 +59,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
     entry.async_on_unload(thermostats.async_track_registry())
 
     receiver = WebhookReceiver(SecurityKeys(entry.data[CONF_SECURITY_KEY]))
-    query = ThermostatQueryHandler(hass, thermostats)
+    query = ThermostatQueryHandler(
+        hass,
+        thermostats,
+        on_unknown_device=partial(async_report_unknown_device, hass, entry),
+    )
     receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
     manager = WebhookManager(hass, entry, client, receiver)
     entry.runtime_data = WattShiftData(
@@ -101,7 +109,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> None:
-    """Delete the cloudhook of a removed entry; never raises."""
+    """Delete the repair issues and the cloudhook of a removed entry; never raises."""
+    issues = ir.async_get(hass)
+    for domain, issue_id in list(issues.issues):
+        if domain == DOMAIN and entry.entry_id in issue_id:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
     if "cloud" not in hass.config.components:
         return
     # A webhook id the cloud has no cloudhook for raises ValueError.
@@ -126,6 +139,7 @@ async def _async_entry_updated(
         entry.options.get(CONF_THERMOSTATS, []),
         entry.options.get(CONF_DEVICE_LINKS, {}),
     )
+    async_delete_linked_device_issues(hass, entry)
     manager.async_schedule_sync()
 
 

@@ -1,0 +1,76 @@
+"""Diagnostics download for a WattShift config entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_BASE_URL, CONF_SECURITY_KEY
+from .data import WattShiftConfigEntry
+
+# Keys whose values are secrets or URLs. The webhook id is the secret part of
+# the webhook URL, so every URL that contains it is redacted too.
+TO_REDACT = {
+    CONF_API_KEY,
+    CONF_WEBHOOK_ID,
+    CONF_SECURITY_KEY,
+    CONF_BASE_URL,
+    "webhook_url",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: WattShiftConfigEntry
+) -> dict[str, Any]:
+    """Return the state of an entry without secrets."""
+    data = entry.runtime_data
+    manager = data.webhook
+    stats = data.receiver.stats
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "webhook": {
+            "status": manager.status,
+            "url_kind": manager.url_kind,
+            "registered_endpoints": sorted(manager.registered_endpoints),
+            "last_registered": manager.last_registered,
+            "last_error": manager.last_error,
+            "registrations": {
+                endpoint: async_redact_data(
+                    {
+                        "id": registration.id,
+                        "api_owner_org_id": registration.api_owner_org_id,
+                        "event_type": registration.event_type,
+                        "open_adr": registration.open_adr,
+                        "webhook_url": registration.webhook_url,
+                        "created_at": registration.created_at,
+                        "updated_at": registration.updated_at,
+                        "last_sent_at": registration.last_sent_at,
+                    },
+                    TO_REDACT,
+                )
+                for endpoint, registration in manager.registrations.items()
+            },
+        },
+        "deliveries": {
+            "last_received": stats.last_received,
+            "counts": dict(stats.counts),
+        },
+        "thermostats": [
+            {
+                "ref": thermostat.ref,
+                "entity_id": thermostat.entity_id,
+                "wattshift_device_id": thermostat.wattshift_device_id,
+                "state": state.state
+                if (state := hass.states.get(thermostat.entity_id or ""))
+                else None,
+            }
+            for thermostat in data.thermostats.thermostats
+        ],
+    }

@@ -1,0 +1,86 @@
+"""Tests for the diagnostics download."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+import json
+
+from aiohttp.test_utils import TestClient
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+
+from simulator import WattShiftSimulator
+
+from .conftest import API_KEY, EXTERNAL_URL, SECURITY_KEY, WEBHOOK_ID, WebhookPoster
+
+
+async def test_diagnostics_contain_no_secret(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: WattShiftSimulator,
+    post_event: WebhookPoster,
+    hass_client: Callable[[], Awaitable[TestClient]],
+) -> None:
+    await post_event({"eventType": "THERMOSTAT_QUERY", "data": {}})
+    loaded_entry.runtime_data.receiver.keys.promote(
+        "rotated-key-value", timedelta(minutes=5)
+    )
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, loaded_entry
+    )
+    text = json.dumps(diagnostics)
+
+    for secret in (API_KEY, SECURITY_KEY, WEBHOOK_ID, "rotated-key-value"):
+        assert secret not in text
+    for url in (simulator.base_url, EXTERNAL_URL, "127.0.0.1"):
+        assert url not in text
+
+
+async def test_diagnostics_describe_the_entry(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    hass_client: Callable[[], Awaitable[TestClient]],
+) -> None:
+    await post_event({"eventType": "THERMOSTAT_QUERY", "data": {}})
+    await post_event({"eventType": "UNKNOWN"})
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, loaded_entry
+    )
+
+    assert diagnostics["entry"]["data"] == {
+        "api_key": "**REDACTED**",
+        "base_url": "**REDACTED**",
+        "webhook_id": "**REDACTED**",
+        "security_key": "**REDACTED**",
+    }
+    assert diagnostics["entry"]["options"]["thermostats"] == [
+        "climate.living_room",
+        "climate.bedroom",
+        "climate.hall",
+    ]
+    webhook = diagnostics["webhook"]
+    assert webhook["status"] == "registered"
+    assert webhook["url_kind"] == "external"
+    assert webhook["registered_endpoints"] == [
+        "set_point_schedule",
+        "thermostat_behavior",
+    ]
+    assert webhook["last_error"] is None
+    registration = webhook["registrations"]["thermostat_behavior"]
+    assert registration["webhook_url"] == "**REDACTED**"
+    assert registration["event_type"] == "THERMOSTAT_QUERY"
+    assert registration["api_owner_org_id"] == "org_simulated"
+    assert diagnostics["deliveries"]["counts"] == {"THERMOSTAT_QUERY": 1, "UNKNOWN": 1}
+    assert diagnostics["thermostats"][0] == {
+        "ref": "climate.living_room",
+        "entity_id": "climate.living_room",
+        "wattshift_device_id": "ws_device_living",
+        "state": "heat",
+    }
