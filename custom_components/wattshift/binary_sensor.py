@@ -1,4 +1,4 @@
-"""Binary sensor that tells whether WattShift can reach Home Assistant."""
+"""Binary sensor that shows whether WattShift can reach Home Assistant."""
 
 from __future__ import annotations
 

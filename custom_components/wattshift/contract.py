@@ -67,7 +67,7 @@ _HEATING_MODES: Final = frozenset({HVACMode.HEAT, HVACMode.HEAT_COOL})
 _COOLING_MODES: Final = frozenset({HVACMode.COOL, HVACMode.HEAT_COOL})
 
 # NOTE: guess. Keys under which a THERMOSTAT_QUERY might list the devices it
-# asks about, when it does not key "data" by device id.
+# requests, when it does not key "data" by device id.
 _DEVICE_LIST_KEYS: Final = ("deviceIds", "devices", "hvacIds", "ids")
 _DEVICE_ID_FIELDS: Final = ("deviceId", "hvacId", "id")
 
@@ -103,17 +103,17 @@ def known_event_type(event_type: str) -> EventType | None:
 
 @dataclass(frozen=True, slots=True)
 class ThermostatQuery:
-    """What a THERMOSTAT_QUERY asks for."""
+    """The devices and unit a THERMOSTAT_QUERY requests."""
 
     device_ids: tuple[str, ...] | None
     """Identifiers the query names, or None to ask about every thermostat."""
 
     unit: UnitOfTemperature | None
-    """Unit the answer must use, or None for Home Assistant's unit."""
+    """Unit the response must use, or None for Home Assistant's unit."""
 
 
 def parse_thermostat_query(envelope: Envelope) -> ThermostatQuery:
-    """Read the devices and unit a THERMOSTAT_QUERY asks for.
+    """Read the devices and unit a THERMOSTAT_QUERY requests.
 
     NOTE: guess. The body is undocumented. The devices may be the keys of
     "data" whose values are objects or null (the SET_POINT_SCHEDULE layout), a
@@ -185,9 +185,9 @@ def _parse_unit(code: Any) -> UnitOfTemperature | None:
 
 
 class ThermostatAnswer:
-    """Build the answer to a THERMOSTAT_QUERY from climate entity states.
+    """Build the response to a THERMOSTAT_QUERY from climate entity states.
 
-    NOTE: guess. WattShift does not say what it expects back. The answer uses
+    NOTE: guess. WattShift does not document the response it expects. The response uses
     WattShift's own field names where it has them (currentTemp, targetTemp,
     targetHeatSetpoint, targetCoolSetpoint, minTemp, maxTemp, tempUnits,
     targetMode, canHeat, canCool) and camelCase names for what only Home
@@ -197,7 +197,7 @@ class ThermostatAnswer:
     def __init__(
         self, system_unit: str, requested_unit: UnitOfTemperature | None
     ) -> None:
-        """Prepare the conversion from Home Assistant's unit to the answer's."""
+        """Prepare the conversion from Home Assistant's unit to the response's."""
         self.unit = requested_unit or UnitOfTemperature(system_unit)
         self.unit_code = WATTSHIFT_UNITS[self.unit]
         self._convert = (
@@ -257,7 +257,7 @@ class ThermostatAnswer:
         records: Mapping[str, dict[str, Any]],
         unknown: Iterable[str],
     ) -> dict[str, Any]:
-        """Wrap the records in the answer's envelope."""
+        """Wrap the records in the response's envelope."""
         return {
             "eventType": EventType.THERMOSTAT_QUERY,
             "handled": True,

@@ -1,4 +1,4 @@
-"""Answer WattShift's THERMOSTAT_QUERY from the exposed climate entities."""
+"""Respond to WattShift's THERMOSTAT_QUERY from the exposed climate entities."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ type UnknownDeviceCallback = Callable[[str], None]
 
 
 class ThermostatQueryHandler:
-    """Build the THERMOSTAT_QUERY answer from the state machine."""
+    """Build the THERMOSTAT_QUERY response from the state machine."""
 
     def __init__(
         self,
@@ -24,7 +24,7 @@ class ThermostatQueryHandler:
         thermostats: ThermostatDirectory,
         on_unknown_device: UnknownDeviceCallback | None = None,
     ) -> None:
-        """Answer for the thermostats in the directory."""
+        """Respond for the thermostats in the directory."""
         self._hass = hass
         self._thermostats = thermostats
         self._on_unknown_device = on_unknown_device
@@ -37,7 +37,7 @@ class ThermostatQueryHandler:
         return lambda: self._extensions.remove(extension)
 
     async def __call__(self, envelope: Envelope) -> EventReply:
-        """Answer one THERMOSTAT_QUERY."""
+        """Respond to one THERMOSTAT_QUERY."""
         query = parse_thermostat_query(envelope)
         answer = ThermostatAnswer(self._hass.config.units.temperature_unit, query.unit)
         directory = self._thermostats

@@ -1,8 +1,8 @@
 """Receive WattShift's deliveries on the Home Assistant webhook.
 
-Home Assistant answers 200 for unknown webhook ids and for handlers that
-raise, so WattShift can only trust the body: every answer here is an explicit
-JSON body with a status that says what happened.
+Home Assistant responds 200 for unknown webhook ids and for handlers that
+raise, so WattShift can only trust the body. Every response here therefore
+has an explicit JSON body and a status that match what happened.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class WebhookReceiver:
 
     @callback
     def async_remove_handler(self, event_type: str, reason: str) -> None:
-        """Stop handling an event type and say why in the acknowledgement."""
+        """Stop handling an event type and give the reason in the acknowledgement."""
         self._handlers.pop(event_type, None)
         self._not_handled[event_type] = reason
 
@@ -128,7 +128,7 @@ class WebhookReceiver:
     async def async_handle(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        """Answer one POST to the webhook."""
+        """Respond to one POST to the webhook."""
         key = request.headers.get(HEADER_SECURITY_KEY)
         if not key or not self.keys.accepts(key):
             # Nothing else about the request is read before the key matches.
@@ -162,7 +162,7 @@ class WebhookReceiver:
                 error_response("invalid_payload", str(err)), HTTPStatus.BAD_REQUEST
             )
         except Exception:  # noqa: BLE001
-            # A bug must still produce a JSON answer, not Home Assistant's 200.
+            # A bug must still produce a JSON response, not Home Assistant's 200.
             LOGGER.exception(
                 "Unexpected error handling a %s delivery", envelope.event_type
             )

@@ -27,7 +27,7 @@ from .webhook import WebhookStatus
 # Every entity is updated by push from the webhook manager or the receiver.
 PARALLEL_UPDATES = 0
 
-# Deliveries can arrive many times a second; the delivery sensors write their
+# Deliveries can arrive many times a second. The delivery sensors write their
 # state at most this often, so a burst of events costs one state write.
 DELIVERY_UPDATE_COOLDOWN = 1.0
 

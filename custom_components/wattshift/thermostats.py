@@ -148,7 +148,7 @@ class ThermostatDirectory:
             if entity_id is not None:
                 index[entity_id] = thermostat
             elif (last := self._last_entity_ids.get(ref)) is not None:
-                # Keep answering to the id the entity had before it was removed.
+                # Keep matching the id the entity had before it was removed.
                 index.setdefault(last, thermostat)
             if thermostat.wattshift_device_id:
                 index[thermostat.wattshift_device_id] = thermostat

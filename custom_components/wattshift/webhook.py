@@ -86,7 +86,7 @@ class WebhookStatus(StrEnum):
 
 
 class UrlKind(StrEnum):
-    """Where the registered URL points."""
+    """Kind of URL registered with WattShift."""
 
     CLOUD = "cloud"
     EXTERNAL = "external"
@@ -102,7 +102,7 @@ class WebhookTarget:
 
 @dataclass(frozen=True, slots=True)
 class SentRegistration:
-    """What was last registered with one WattShift endpoint."""
+    """Registration last sent to one WattShift endpoint."""
 
     url: str
     security_key: str
@@ -140,6 +140,7 @@ class WebhookManager:
         self._auth_failures = 0
         self._problem: str | None = None
         self._warned_plain_http = False
+        self._stopped = False
 
         self.status: WebhookStatus | None = None
         self.url_kind: UrlKind | None = None
@@ -194,6 +195,7 @@ class WebhookManager:
     @callback
     def async_stop(self) -> None:
         """Unregister locally and stop every listener and timer."""
+        self._stopped = True
         webhook.async_unregister(self._hass, self._webhook_id)
         self._stop_retry()
         while self._unsubscribers:
@@ -215,6 +217,8 @@ class WebhookManager:
     @callback
     def async_schedule_sync(self) -> None:
         """Bring the registrations up to date in the background."""
+        if self._stopped:
+            return
         self._stop_retry()
         self._entry.async_create_background_task(
             self._hass, self._async_sync(), f"{DOMAIN} webhook registration"
@@ -257,6 +261,7 @@ class WebhookManager:
             # registers the old key with those endpoints again.
             self.async_schedule_sync()
             raise failure
+        self._run_pending_request()
 
         self._hass.config_entries.async_update_entry(
             self._entry, data={**self._entry.data, CONF_SECURITY_KEY: new_key}
@@ -309,11 +314,22 @@ class WebhookManager:
         self._sync_requested = True
         if self._lock.locked() and not raise_errors:
             return
-        async with self._lock:
-            while self._sync_requested:
-                self._sync_requested = False
-                await self._async_sync_once(initial=initial, raise_errors=raise_errors)
-                initial = raise_errors = False
+        try:
+            async with self._lock:
+                while self._sync_requested:
+                    self._sync_requested = False
+                    await self._async_sync_once(
+                        initial=initial, raise_errors=raise_errors
+                    )
+                    initial = raise_errors = False
+        finally:
+            self._run_pending_request()
+
+    @callback
+    def _run_pending_request(self) -> None:
+        """Start the pass that a request made while the lock was held."""
+        if self._sync_requested and not self._lock.locked():
+            self.async_schedule_sync()
 
     async def _async_sync_once(self, *, initial: bool, raise_errors: bool) -> None:
         """Register the current URL with every enabled endpoint that lacks it.
@@ -451,7 +467,7 @@ class WebhookManager:
             self._entry.async_start_reauth(self._hass)
 
     def _handle_transient_failure(self, err: WattShiftError) -> None:
-        """Retry with a doubling delay, or as long as WattShift asks."""
+        """Retry with a doubling delay, or after the delay WattShift requests."""
         delay = min(RETRY_FIRST_DELAY * 2**self._retries, RETRY_MAX_DELAY)
         if isinstance(err, WattShiftRateLimitError) and err.retry_after_seconds:
             delay = err.retry_after_seconds
