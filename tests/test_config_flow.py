@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
+from homeassistant.components import webhook
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
@@ -405,6 +406,7 @@ async def test_reauth_accepts_new_key(
     assert loaded_entry.runtime_data is runtime
     assert runtime.credentials[0] == "fresh-key"
     assert simulator.requests[-1].status == 200
+    assert list(hass.data[webhook.DOMAIN]) == [WEBHOOK_ID]
 
 
 async def test_reauth_rejects_other_organisation(
@@ -439,6 +441,7 @@ async def test_reauth_reloads_entry_that_failed_setup(
 
     assert result["reason"] == "reauth_successful"
     assert config_entry.state is ConfigEntryState.LOADED
+    assert list(hass.data[webhook.DOMAIN]) == [WEBHOOK_ID]
 
 
 async def test_reconfigure_changes_key_and_base_url(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 import logging
@@ -494,3 +495,53 @@ async def test_status_logged_once_per_problem(
         await settle(hass)
 
     assert warnings(caplog, "Could not register the webhook") == 1
+
+
+async def test_cloudhook_change_registers_again(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: WattShiftSimulator,
+    fake_cloud: FakeCloud,
+) -> None:
+    listeners: list[Any] = []
+
+    def listen(_hass: HomeAssistant, webhook_id: str, on_change: Any) -> Any:
+        assert webhook_id == WEBHOOK_ID
+        listeners.append(on_change)
+        return lambda: listeners.remove(on_change)
+
+    fake_cloud.connected = True
+    # Home Assistant 2025.12 and newer offer this listener; older ones do not.
+    with patch.object(cloud, "async_listen_cloudhook_change", listen, create=True):
+        await setup_entry(hass, config_entry)
+        assert registered_url(simulator) == CLOUDHOOK_URL
+        assert len(listeners) == 1
+
+        fake_cloud.hooks[WEBHOOK_ID] = "https://hooks.nabu.casa/replaced"
+        listeners[0]({"cloudhook_url": "https://hooks.nabu.casa/replaced"})
+        await settle(hass)
+
+        assert registered_url(simulator) == "https://hooks.nabu.casa/replaced"
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        assert listeners == []
+
+
+@pytest.mark.usefixtures("external_url")
+async def test_url_change_during_rotation_registered(
+    hass: HomeAssistant, config_entry: MockConfigEntry, simulator: WattShiftSimulator
+) -> None:
+    await setup_entry(hass, config_entry)
+    simulator.set_delay(0.1)
+
+    rotation = hass.async_create_task(
+        config_entry.runtime_data.webhook.async_rotate_security_key()
+    )
+    await asyncio.sleep(0.05)
+    await hass.config.async_update(external_url="https://moved.example.com")
+    await rotation
+    simulator.set_delay(0)
+    await settle(hass)
+
+    moved = f"https://moved.example.com/api/webhook/{WEBHOOK_ID}"
+    assert registered_url(simulator) == moved
+    assert registered_url(simulator, "SET_POINT_SCHEDULE") == moved
