@@ -312,3 +312,41 @@ async def test_invalid_query_rejected(
     assert status == 400
     assert body["error"] == "invalid_payload"
     assert reason in body["message"]
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_changed_state_changes_next_answer(
+    hass: HomeAssistant, post_event: WebhookPoster
+) -> None:
+    first = (await query(post_event))["thermostats"]["climate.bedroom"]
+    state = hass.states.get("climate.bedroom")
+    assert state is not None
+    hass.states.async_set(
+        "climate.bedroom", HVACMode.COOL, {**state.attributes, "temperature": 22.0}
+    )
+
+    second = (await query(post_event))["thermostats"]["climate.bedroom"]
+    again = (await query(post_event))["thermostats"]["climate.bedroom"]
+
+    assert first["targetTemp"] == 23.5
+    assert second["targetTemp"] == 22.0
+    assert again == second
+
+
+async def test_new_device_link_changes_next_answer(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, post_event: WebhookPoster
+) -> None:
+    await query(post_event)
+
+    hass.config_entries.async_update_entry(
+        loaded_entry,
+        options={
+            **loaded_entry.options,
+            "device_links": {"climate.bedroom": "ws_device_bed"},
+        },
+    )
+    await hass.async_block_till_done()
+
+    body = await query(post_event)
+    assert body["thermostats"]["climate.bedroom"]["deviceId"] == "ws_device_bed"
+    assert body["thermostats"]["climate.living_room"]["deviceId"] is None

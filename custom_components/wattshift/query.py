@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant, State, callback
 
 from .contract import Envelope, ThermostatAnswer, parse_thermostat_query
 from .receiver import EventReply
@@ -29,6 +29,13 @@ class ThermostatQueryHandler:
         self._thermostats = thermostats
         self._on_unknown_device = on_unknown_device
         self._extensions: list[RecordExtension] = []
+        # Records built from each state object, per unit. States are immutable
+        # and replaced on every change, so an identical state object means an
+        # identical record, and a query rebuilds only what changed.
+        self._records: dict[
+            tuple[str, str], tuple[ExposedThermostat, State | None, dict[str, Any]]
+        ] = {}
+        thermostats.async_add_listener(self._records.clear)
 
     @callback
     def async_add_extension(self, extension: RecordExtension) -> Callable[[], None]:
@@ -56,14 +63,26 @@ class ThermostatQueryHandler:
             targets = tuple(found.values())
 
         get_state = self._hass.states.get
+        cache = self._records
+        extensions = self._extensions
         records: dict[str, dict[str, Any]] = {}
         for thermostat in targets:
             state = get_state(thermostat.entity_id) if thermostat.entity_id else None
-            record = answer.record(thermostat, state)
-            if thermostat.entity_id is None:
-                record["entityId"] = directory.last_entity_id(thermostat.ref)
-            for extension in self._extensions:
-                extension(thermostat, record)
+            key = (thermostat.ref, answer.unit)
+            cached = cache.get(key)
+            if cached is not None and cached[0] is thermostat and cached[1] is state:
+                record = cached[2]
+            else:
+                record = answer.record(thermostat, state)
+                if thermostat.entity_id is None:
+                    record["entityId"] = directory.last_entity_id(thermostat.ref)
+                cache[key] = (thermostat, state, record)
+            if extensions:
+                # Extensions add fields that change without a state change, so
+                # they work on a copy and the cached record stays clean.
+                record = dict(record)
+                for extension in extensions:
+                    extension(thermostat, record)
             records[thermostat.ref] = record
 
         if unknown and self._on_unknown_device is not None:
