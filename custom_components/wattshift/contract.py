@@ -187,11 +187,11 @@ def _parse_unit(code: Any) -> UnitOfTemperature | None:
 class ThermostatAnswer:
     """Build the response to a THERMOSTAT_QUERY from climate entity states.
 
-    NOTE: guess. WattShift does not document the response it expects. The response uses
-    WattShift's own field names where it has them (currentTemp, targetTemp,
-    targetHeatSetpoint, targetCoolSetpoint, minTemp, maxTemp, tempUnits,
-    targetMode, canHeat, canCool) and camelCase names for what only Home
-    Assistant knows (hvacMode, hvacAction, currentHumidity, lastChanged).
+    NOTE: guess. WattShift does not document the response it expects. The
+    response uses WattShift's own field names where it has them (currentTemp,
+    targetTemp, targetHeatSetpoint, targetCoolSetpoint, minTemp, maxTemp,
+    tempUnits, targetMode, canHeat, canCool) and camelCase names for what only
+    Home Assistant knows (hvacMode, hvacAction, currentHumidity, lastChanged).
     """
 
     def __init__(
