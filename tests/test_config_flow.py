@@ -262,6 +262,7 @@ async def test_no_url_tells_what_to_set_up(
 async def test_cloud_subscribed_but_disconnected(
     hass: HomeAssistant, simulator: WattShiftSimulator
 ) -> None:
+    hass.config.components.add("cloud")
     result = await start_flow(hass)
 
     with (
@@ -282,6 +283,7 @@ async def test_cloud_subscribed_but_disconnected(
 async def test_cloudhook_preferred(
     hass: HomeAssistant, simulator: WattShiftSimulator
 ) -> None:
+    hass.config.components.add("cloud")
     result = await start_flow(hass)
 
     with (

@@ -275,3 +275,15 @@ async def test_remove_entry_without_cloud(
         assert await hass.config_entries.async_remove(loaded_entry.entry_id)
 
     delete_cloudhook.assert_not_called()
+
+
+async def test_no_cloud_component_never_imports_it(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    with patch(
+        "homeassistant.components.cloud.async_active_subscription"
+    ) as subscription:
+        await loaded_entry.runtime_data.webhook.async_register_now()
+        assert await hass.config_entries.async_remove(loaded_entry.entry_id)
+
+    subscription.assert_not_called()

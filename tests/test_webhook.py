@@ -100,6 +100,7 @@ def json_dumps(value: Any) -> str:
 def fake_cloud(hass: HomeAssistant) -> Iterator[FakeCloud]:
     """Patch Home Assistant Cloud's functions with a controllable fake."""
     fake = FakeCloud(hass)
+    hass.config.components.add("cloud")
     with (
         patch.object(cloud, "async_active_subscription", lambda _hass: fake.subscribed),
         patch.object(cloud, "async_is_connected", lambda _hass: fake.connected),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import suppress
 from functools import partial
 from typing import Any
 
-from homeassistant.components import cloud
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
@@ -15,6 +13,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
+from . import cloudhook
 from .api import (
     DEFAULT_BASE_URL,
     EventType,
@@ -115,11 +114,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -
         if domain == DOMAIN and entry.entry_id in issue_id:
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
-    if "cloud" not in hass.config.components:
-        return
-    # A webhook id the cloud has no cloudhook for raises ValueError.
-    with suppress(cloud.CloudNotAvailable, ValueError):
-        await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
+    await cloudhook.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
 
 
 async def _async_entry_updated(

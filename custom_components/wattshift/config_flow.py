@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any
 
-from homeassistant.components import cloud, webhook
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
@@ -32,6 +31,7 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 from yarl import URL
 
+from . import cloudhook
 from .api import (
     DEFAULT_BASE_URL,
     WattShiftAuthenticationError,
@@ -275,7 +275,7 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
         if target is None:
             errors["base"] = (
                 "cloud_not_connected"
-                if cloud.async_active_subscription(self.hass)
+                if cloudhook.async_is_subscribed(self.hass)
                 else "no_url"
             )
             return None
@@ -306,9 +306,8 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         if existing.state is ConfigEntryState.LOADED:
             existing.runtime_data.webhook.async_schedule_full_sync()
-        if self._webhook_id is not None and "cloud" in self.hass.config.components:
-            with suppress(cloud.CloudNotAvailable, ValueError):
-                await cloud.async_delete_cloudhook(self.hass, self._webhook_id)
+        if self._webhook_id is not None:
+            await cloudhook.async_delete_cloudhook(self.hass, self._webhook_id)
 
     @callback
     def _async_update_entry(

@@ -18,7 +18,7 @@ import secrets
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp.hdrs import METH_POST
-from homeassistant.components import cloud, webhook
+from homeassistant.components import webhook
 from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -27,6 +27,7 @@ from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
+from . import cloudhook
 from .api import (
     WattShiftApiError,
     WattShiftAuthenticationError,
@@ -277,30 +278,13 @@ class WebhookManager:
                 EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated
             )
         )
-        self._unsubscribers.append(
-            cloud.async_listen_connection_change(hass, self._async_cloud_changed)
+        self._unsubscribers.extend(
+            cloudhook.async_listen(hass, self._webhook_id, self.async_schedule_sync)
         )
-        # Home Assistant 2025.12 added a listener for cloudhook changes.
-        listen_cloudhook = getattr(cloud, "async_listen_cloudhook_change", None)
-        if listen_cloudhook is not None:
-            self._unsubscribers.append(
-                listen_cloudhook(hass, self._webhook_id, self._async_cloudhook_changed)
-            )
 
     @callback
     def _async_core_config_updated(self, event: Event[Any]) -> None:
         """Register again if the external URL may have changed."""
-        self.async_schedule_sync()
-
-    @callback
-    def _async_cloud_changed(self, state: cloud.CloudConnectionState) -> None:
-        """Move between the cloudhook and the external URL."""
-        LOGGER.debug("Home Assistant Cloud connection changed: %s", state)
-        self.async_schedule_sync()
-
-    @callback
-    def _async_cloudhook_changed(self, cloudhook: dict[str, Any] | None) -> None:
-        """Register again when the cloudhook was replaced or deleted."""
         self.async_schedule_sync()
 
     async def _async_sync(
@@ -482,7 +466,7 @@ class WebhookManager:
     def _set_unreachable(self) -> None:
         """Record that WattShift has no URL to reach Home Assistant."""
         hass = self._hass
-        waiting_for_cloud = cloud.async_active_subscription(hass)
+        waiting_for_cloud = cloudhook.async_is_subscribed(hass)
         if waiting_for_cloud:
             # The cloudhook WattShift already has works again once the cloud
             # reconnects, and the connection listener registers then.
@@ -559,13 +543,8 @@ async def async_resolve_target(
     otherwise the external URL is used. The internal URL is never used,
     because WattShift calls from the internet.
     """
-    if cloud.async_active_subscription(hass) and cloud.async_is_connected(hass):
-        try:
-            url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
-        except cloud.CloudNotAvailable:
-            LOGGER.debug("Home Assistant Cloud could not provide a cloudhook")
-        else:
-            return WebhookTarget(url, UrlKind.CLOUD)
+    if (url := await cloudhook.async_get_cloudhook_url(hass, webhook_id)) is not None:
+        return WebhookTarget(url, UrlKind.CLOUD)
 
     try:
         url = webhook.async_generate_url(
