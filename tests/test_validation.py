@@ -176,6 +176,26 @@ def test_unused_text_is_reported(repo: Path, package: Path) -> None:
     assert removed == []
 
 
+def test_misspelled_step_key_is_reported(repo: Path, package: Path) -> None:
+    def misspell(data: dict[str, Any]) -> None:
+        step = next(iter(data["config"]["step"].values()))
+        step["descripton"] = "Misspelled key."
+
+    added, removed = changed_problems(
+        repo, lambda _: edit_json(en_json(package), misspell)
+    )
+
+    en = relative(package, "translations", "en.json")
+    first_step = next(iter(json.loads(en_json(package).read_text())["config"]["step"]))
+    assert added == [
+        (
+            f"{en}: config.step.{first_step}.descripton: hassfest allows only data, "
+            "data_description, description, menu_options, sections, submit, title here"
+        )
+    ]
+    assert removed == []
+
+
 def test_unsupplied_placeholder_is_reported(repo: Path, package: Path) -> None:
     usage = find_usage(SourceTree.parse(package), package.name)
     assert usage.issues, "the integration creates no repair issues to change"

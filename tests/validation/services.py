@@ -16,6 +16,8 @@ from .problems import Problem, Report
 from .translations import Strings, is_translation_key
 from .usage import Usage
 
+_ACTION_KEYS = {"name", "description", "fields", "sections"}
+
 
 def load_services_yaml(
     path: Path, problems: list[Problem], relative: str
@@ -108,6 +110,10 @@ def _check_action_texts(
     for name in ("name", "description"):
         if name not in action_texts:
             report(f"{base}.{name}: missing text")
+    for key in sorted(set(action_texts) - _ACTION_KEYS):
+        report(
+            f"{base}.{key}: hassfest allows only {', '.join(sorted(_ACTION_KEYS))} here"
+        )
     fields, sections = action_fields(spec)
     field_texts = action_texts.get("fields") or {}
     for field in sorted(fields):

@@ -38,6 +38,22 @@ _CHECKED_SECTIONS = {
     "services",
 }
 _FLOW_PARTS = {"step", "error", "abort", "progress"}
+# Keys hassfest's translation schema allows inside each kind of object.
+_STEP_KEYS = {
+    "title",
+    "description",
+    "data",
+    "data_description",
+    "sections",
+    "menu_options",
+    "submit",
+}
+_SECTION_KEYS = {"name", "description", "data", "data_description"}
+_ENTRY_KEYS = {
+    "exceptions": {"message"},
+    "issues": {"title", "description", "fix_flow"},
+}
+_ENTITY_KEYS = {"name", "state", "state_attributes", "unit_of_measurement"}
 
 type Strings = Mapping[str, Any]
 
@@ -229,6 +245,7 @@ def _check_step(texts: Any, section: str, step: Step, report: Report) -> None:
     if step_texts is None:
         report(f"{base}: missing texts for a step a flow shows")
         return
+    _check_allowed_keys(step_texts, base, _STEP_KEYS, report)
     for name in ("title", "description"):
         _check_placeholders(
             f"{base}.{name}", step_texts.get(name), step.placeholders, report
@@ -246,6 +263,7 @@ def _check_step(texts: Any, section: str, step: Step, report: Report) -> None:
             continue
         if "name" not in section_texts:
             report(f"{path}.name: missing text for a form section")
+        _check_allowed_keys(section_texts, path, _SECTION_KEYS, report)
         _check_fields(
             section_texts,
             path,
@@ -297,6 +315,14 @@ def _check_fields(
         )
 
 
+def _check_allowed_keys(
+    texts: Any, base: str, allowed: set[str], report: Report
+) -> None:
+    """Report keys hassfest's translation schema does not allow there."""
+    for key in sorted(_keys(texts) - allowed):
+        report(f"{base}.{key}: hassfest allows only {', '.join(sorted(allowed))} here")
+
+
 def _check_placeholders(
     path: str, text: Any, supplied: set[str] | frozenset[str] | None, report: Report
 ) -> None:
@@ -325,6 +351,7 @@ def _check_key_uses(
         if texts is None:
             report(f"{path}: missing texts for the key used at {use.where}")
             continue
+        _check_allowed_keys(texts, path, _ENTRY_KEYS[section], report)
         for name in required:
             if name not in texts and not (section == "issues" and "fix_flow" in texts):
                 report(f"{path}.{name}: missing text for the key used at {use.where}")
@@ -343,8 +370,11 @@ def _check_entities(strings: Strings, usage: Usage, report: Report) -> None:
         path = f"entity.{entity.platform}.{entity.key}"
         if not is_translation_key(entity.key):
             report(f"{path}: key must be lowercase letters, digits, _ or -")
-        if _child(strings, "entity", entity.platform, entity.key, "name") is None:
+        entity_texts = _child(strings, "entity", entity.platform, entity.key)
+        if _child(entity_texts, "name") is None:
             report(f"{path}.name: missing name for the entity at {entity.where}")
+        if isinstance(entity_texts, Mapping):
+            _check_allowed_keys(entity_texts, path, _ENTITY_KEYS, report)
     # NOTE: state and state_attributes texts under a used key are accepted
     # as they are, without matching them to the entity's options.
     texts = strings.get("entity")
