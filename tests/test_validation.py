@@ -263,27 +263,30 @@ def test_new_flow_step_is_discovered(repo: Path, package: Path) -> None:
 
 
 def test_unknown_flow_kind_is_reported(repo: Path, package: Path) -> None:
-    def add_repair_flow(_: Path) -> None:
-        (package / "repairs.py").write_text(
+    def add_subentry_flow(_: Path) -> None:
+        (package / "subentries.py").write_text(
             textwrap.dedent(
                 '''
-                """Repair flows."""
+                """Subentry flows."""
 
-                from homeassistant.components.repairs import RepairsFlow
+                from homeassistant.config_entries import ConfigSubentryFlow
 
 
-                class FixFlow(RepairsFlow):
-                    """Fix something."""
+                class ExtraFlow(ConfigSubentryFlow):
+                    """Add something to an entry."""
                 '''
             ),
             encoding="utf-8",
         )
 
-    added, removed = changed_problems(repo, add_repair_flow)
+    added, removed = changed_problems(repo, add_subentry_flow)
 
     en = relative(package, "translations", "en.json")
     assert added == [
-        f"{en}: flow class repairs.py: FixFlow is of a kind the validator does not check"
+        (
+            f"{en}: flow class subentries.py: ExtraFlow is of a kind the validator "
+            "does not check"
+        )
     ]
     assert removed == []
 
@@ -458,13 +461,15 @@ class PriceSensor(SensorEntity):
 
 
 def add_sensor_platform(package: Path, *, name: bool = True, icon: bool = True) -> None:
-    """Add a sensor platform with one translated entity to the copy."""
-    (package / "sensor.py").write_text(SENSOR_PLATFORM, encoding="utf-8")
+    """Add a module with one translated sensor entity to the copy."""
+    (package / "validation_sensor.py").write_text(SENSOR_PLATFORM, encoding="utf-8")
     if name:
         edit_json(
             en_json(package),
-            lambda d: d.setdefault("entity", {}).update(
-                sensor={"price": {"name": "Price"}}
+            lambda d: (
+                d.setdefault("entity", {})
+                .setdefault("sensor", {})
+                .update(price={"name": "Price"})
             ),
         )
     if icon:
@@ -473,8 +478,10 @@ def add_sensor_platform(package: Path, *, name: bool = True, icon: bool = True) 
             icons.write_text("{}\n", encoding="utf-8")
         edit_json(
             icons,
-            lambda d: d.setdefault("entity", {}).update(
-                sensor={"price": {"default": "mdi:currency-usd"}}
+            lambda d: (
+                d.setdefault("entity", {})
+                .setdefault("sensor", {})
+                .update(price={"default": "mdi:currency-usd"})
             ),
         )
 
@@ -499,7 +506,7 @@ def test_missing_entity_icon_is_reported(repo: Path, package: Path) -> None:
     assert added == [
         (
             f"{relative(package, 'icons.json')}: entity.sensor.price.default: "
-            "missing icon for the entity at sensor.py:5"
+            "missing icon for the entity at validation_sensor.py:5"
         )
     ]
     assert removed == []
@@ -513,7 +520,7 @@ def test_missing_entity_name_is_reported(repo: Path, package: Path) -> None:
     assert added == [
         (
             f"{relative(package, 'translations', 'en.json')}: entity.sensor.price.name: "
-            "missing name for the entity at sensor.py:5"
+            "missing name for the entity at validation_sensor.py:5"
         )
     ]
     assert removed == []
@@ -546,17 +553,25 @@ ACTION_TEXTS = {
 
 def add_action(package: Path) -> None:
     """Add a described, translated action with an icon to the copy."""
-    (package / "services.py").write_text(ACTION_MODULE, encoding="utf-8")
-    (package / "services.yaml").write_text(
-        "refresh:\n  fields:\n    delay:\n      selector:\n        number:\n",
-        encoding="utf-8",
+    (package / "validation_actions.py").write_text(ACTION_MODULE, encoding="utf-8")
+    services_yaml = package / "services.yaml"
+    described = {}
+    if services_yaml.exists():
+        described = yaml.safe_load(services_yaml.read_text(encoding="utf-8")) or {}
+    described["refresh"] = {"fields": {"delay": {"selector": {"number": None}}}}
+    services_yaml.write_text(yaml.safe_dump(described), encoding="utf-8")
+    edit_json(
+        en_json(package),
+        lambda d: d.setdefault("services", {}).update(refresh=ACTION_TEXTS),
     )
-    edit_json(en_json(package), lambda d: d.update(services={"refresh": ACTION_TEXTS}))
     icons = package / "icons.json"
     if not icons.exists():
         icons.write_text("{}\n", encoding="utf-8")
     edit_json(
-        icons, lambda d: d.update(services={"refresh": {"service": "mdi:refresh"}})
+        icons,
+        lambda d: d.setdefault("services", {}).update(
+            refresh={"service": "mdi:refresh"}
+        ),
     )
 
 
@@ -571,13 +586,16 @@ def test_missing_action_icon_is_reported(repo: Path, package: Path) -> None:
     add_action(package)
 
     added, removed = changed_problems(
-        repo, lambda _: edit_json(package / "icons.json", lambda d: d.pop("services"))
+        repo,
+        lambda _: edit_json(
+            package / "icons.json", lambda d: d["services"].pop("refresh")
+        ),
     )
 
     assert added == [
         (
             f"{relative(package, 'icons.json')}: services.refresh: missing icon for the "
-            "action registered at services.py:16"
+            "action registered at validation_actions.py:16"
         )
     ]
     assert removed == []
@@ -606,15 +624,19 @@ def test_missing_action_description_is_reported(repo: Path, package: Path) -> No
 def test_undescribed_action_is_reported(repo: Path, package: Path) -> None:
     add_action(package)
 
-    added, removed = changed_problems(
-        repo, lambda _: (package / "services.yaml").write_text("", encoding="utf-8")
-    )
+    def undescribe(_: Path) -> None:
+        path = package / "services.yaml"
+        described = yaml.safe_load(path.read_text(encoding="utf-8"))
+        described.pop("refresh")
+        path.write_text(yaml.safe_dump(described), encoding="utf-8")
+
+    added, removed = changed_problems(repo, undescribe)
 
     en = relative(package, "translations", "en.json")
     assert added == [
         (
             f"{relative(package, 'services.yaml')}: action 'refresh' registered at "
-            "services.py:16 is not described"
+            "validation_actions.py:16 is not described"
         ),
         f"{en}: services.refresh.fields.delay: services.yaml has no such field",
     ]
@@ -716,6 +738,88 @@ def test_hook_version_drift_is_reported(repo: Path) -> None:
         (
             ".pre-commit-config.yaml: https://github.com/astral-sh/ruff-pre-commit is at "
             f"0.0.1, but requirements_test.txt pins ruff {', '.join(ruff_pins)}"
+        )
+    ]
+    assert removed == []
+
+
+REPAIR_MODULE = '''\
+"""Repair flows used by the validation tests."""
+
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+
+def report_stale_link(hass: HomeAssistant) -> None:
+    """Create a fixable issue."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "stale_link",
+        is_fixable=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="stale_link",
+    )
+
+
+class StaleLinkFlow(RepairsFlow):
+    """Remove a stale link."""
+
+    async def async_step_init(self, user_input=None):
+        """Ask for confirmation."""
+        if user_input is not None:
+            return self.async_create_entry(data={})
+        return self.async_show_form(step_id="confirm_unlink")
+'''
+
+
+def add_repair_flow(package: Path) -> None:
+    """Add a fixable issue, its repair flow and their texts to the copy.
+
+    The flow goes into repairs.py, because hassfest lets only that module
+    import the repairs component without declaring it in the manifest.
+    """
+    path = package / "repairs.py"
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(existing + "\n" + REPAIR_MODULE, encoding="utf-8")
+    texts = {
+        "title": "A link is stale",
+        "fix_flow": {
+            "step": {
+                "confirm_unlink": {
+                    "title": "Remove the stale link",
+                    "description": "Removes the link to a device that is gone.",
+                }
+            }
+        },
+    }
+    edit_json(en_json(package), lambda d: d["issues"].update(stale_link=texts))
+
+
+def test_complete_repair_flow_adds_no_problem(repo: Path, package: Path) -> None:
+    added, removed = changed_problems(repo, lambda _: add_repair_flow(package))
+
+    assert added == []
+    assert removed == []
+
+
+def test_missing_repair_step_text_is_reported(repo: Path, package: Path) -> None:
+    add_repair_flow(package)
+
+    def drop_step(data: dict[str, Any]) -> None:
+        data["issues"]["stale_link"]["fix_flow"]["step"].pop("confirm_unlink")
+
+    added, removed = changed_problems(
+        repo, lambda _: edit_json(en_json(package), drop_step)
+    )
+
+    assert added == [
+        (
+            f"{relative(package, 'translations', 'en.json')}: issues: no fixable issue "
+            "has fix_flow.step.confirm_unlink texts for the repair flow StaleLinkFlow"
         )
     ]
     assert removed == []

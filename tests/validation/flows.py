@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigFlow, OptionsFlow
 from homeassistant.data_entry_flow import FlowHandler
 
@@ -67,7 +68,7 @@ class Flow:
     """What one flow class uses from a translation section."""
 
     section: str
-    """Top-level en.json key: "config" or "options"."""
+    """Top-level en.json key "config" or "options", or "repairs" for fix flows."""
     class_name: str
     steps: dict[str, Step] = field(default_factory=dict)
     errors: set[str] = field(default_factory=set)
@@ -85,7 +86,7 @@ class FlowScan:
 
 
 def find_flows(source: SourceTree) -> FlowScan:
-    """Return every config and options flow class of the integration."""
+    """Return every config, options and repair flow class of the integration."""
     scan = FlowScan()
     for module in source.iter_modules():
         for statement in module.tree.body:
@@ -96,6 +97,8 @@ def find_flows(source: SourceTree) -> FlowScan:
                 section = "config"
             elif source.is_subclass(symbol, OptionsFlow):
                 section = "options"
+            elif source.is_subclass(symbol, RepairsFlow):
+                section = "repairs"
             elif source.is_subclass(symbol, FlowHandler):
                 scan.unchecked.append(f"{module.path.name}: {statement.name}")
                 continue

@@ -198,6 +198,8 @@ class SourceTree:
 
     def _resolve_name(self, module: Module, name: str, depth: int) -> Symbol | None:
         """Resolve a bare name at module level."""
+        if depth > _MAX_DEPTH:
+            return None
         for statement in module.tree.body:
             symbol = self._symbol_from_statement(module, statement, name, depth)
             if symbol is not None:
@@ -260,7 +262,7 @@ class SourceTree:
             if target is None:
                 return None
             submodule = ".".join(p for p in (target, alias.name) if p)
-            if submodule in self.modules and alias.name not in _top_level_names(
+            if submodule in self.modules and alias.name not in _defined_names(
                 self.modules.get(target)
             ):
                 return LocalModule(self.modules[submodule])
@@ -317,8 +319,12 @@ def _import_external(dotted: str) -> External | None:
         return None
 
 
-def _top_level_names(module: Module | None) -> set[str]:
-    """Return the names a module binds at top level by definition or assignment."""
+def _defined_names(module: Module | None) -> set[str]:
+    """Return the names a module defines or assigns at top level.
+
+    Imports are left out: in `from . import name` the package's own import
+    of the submodule binds name, and it must resolve to the submodule.
+    """
     if module is None:
         return set()
     names: set[str] = set()
@@ -331,8 +337,6 @@ def _top_level_names(module: Module | None) -> set[str]:
             statement.target, ast.Name
         ):
             names.add(statement.target.id)
-        elif isinstance(statement, ast.ImportFrom):
-            names.update(a.asname or a.name for a in statement.names)
     return names
 
 

@@ -98,7 +98,9 @@ def check_translations(
         report(f"flow class {unchecked} is of a kind the validator does not check")
 
     _check_key_uses(strings, "exceptions", usage.exceptions, ("message",), report)
-    _check_key_uses(strings, "issues", usage.issues, ("title", "description"), report)
+    _check_key_uses(strings, "issues", usage.issues, ("title",), report)
+    repair_flows = [flow for flow in flows.flows if flow.section == "repairs"]
+    _check_issue_bodies(strings, usage.issues, repair_flows, report)
     _check_entities(strings, usage, report)
     _check_simple(strings, "selector", usage.selectors, None, report)
     _check_simple(strings, "device", usage.devices, "name", report)
@@ -161,12 +163,21 @@ def _keys(node: Any) -> set[str]:
 
 
 def _check_flow_section(
-    texts: Any, section: str, flows: list[Flow], report: Report
+    texts: Any,
+    section: str,
+    flows: list[Flow],
+    report: Report,
+    *,
+    require_all: bool = True,
 ) -> None:
-    """Check config or options texts against the flows that use them."""
+    """Check the texts of a flow against the flows that use them.
+
+    With require_all False, keys the flows use but the texts lack are not
+    reported, because another set of texts may provide them.
+    """
     if not flows:
         if texts is not None:
-            report(f"{section}: no {section} flow uses this section")
+            report(f"{section}: no flow uses these texts")
         return
     steps: dict[str, Step] = {}
     errors: set[str] = set()
@@ -183,6 +194,12 @@ def _check_flow_section(
 
     for part in sorted(_keys(texts) - _FLOW_PARTS - {"flow_title", "create_entry"}):
         report(f"{section}.{part}: not a part of a flow's texts")
+    if not require_all:
+        present_steps = _keys(_child(texts, "step"))
+        steps = {key: step for key, step in steps.items() if key in present_steps}
+        errors &= _keys(_child(texts, "error"))
+        aborts &= _keys(_child(texts, "abort"))
+        progress &= _keys(_child(texts, "progress"))
     for step_id in sorted(steps):
         _check_step(texts, section, steps[step_id], report)
     for step_id in sorted(_keys(_child(texts, "step")) - set(steps)):
@@ -353,13 +370,78 @@ def _check_key_uses(
             continue
         _check_allowed_keys(texts, path, _ENTRY_KEYS[section], report)
         for name in required:
-            if name not in texts and not (section == "issues" and "fix_flow" in texts):
+            if name not in texts:
                 report(f"{path}.{name}: missing text for the key used at {use.where}")
             _check_placeholders(
                 f"{path}.{name}", texts.get(name), use.placeholders, report
             )
     for key in sorted(_keys(strings.get(section)) - used):
         report(f"{section}.{key}: the code never uses this key")
+
+
+def _check_issue_bodies(
+    strings: Strings, uses: list[KeyUse], repair_flows: list[Flow], report: Report
+) -> None:
+    """Check the description of each issue, or the fix flow of a fixable one.
+
+    NOTE: which repair flow fixes which issue is decided at run time in
+    async_create_fix_flow. So each step, error and abort reason of a repair
+    flow only has to appear in the fix_flow texts of some fixable issue.
+    """
+    checked: set[str] = set()
+    fix_flow_texts: list[Any] = []
+    for use in sorted(uses, key=lambda use: (use.key, use.where)):
+        texts = _child(strings, "issues", use.key)
+        if not isinstance(texts, Mapping) or use.key in checked:
+            continue
+        checked.add(use.key)
+        path = f"issues.{use.key}"
+        if not use.fixable:
+            if "description" not in texts:
+                report(
+                    f"{path}.description: missing text for the key used at {use.where}"
+                )
+            _check_placeholders(
+                f"{path}.description",
+                texts.get("description"),
+                use.placeholders,
+                report,
+            )
+            if "fix_flow" in texts:
+                report(f"{path}.fix_flow: the issue is not fixable at {use.where}")
+            continue
+        if "description" in texts:
+            report(f"{path}.description: a fixable issue shows its fix_flow instead")
+        if "fix_flow" not in texts:
+            report(
+                f"{path}.fix_flow: missing texts for the fixable issue at {use.where}"
+            )
+            continue
+        fix_flow_texts.append(texts["fix_flow"])
+        _check_flow_section(
+            texts["fix_flow"],
+            f"{path}.fix_flow",
+            repair_flows,
+            report,
+            require_all=False,
+        )
+
+    for flow in repair_flows:
+        used = {
+            "step": set(flow.steps),
+            "error": flow.errors,
+            "abort": flow.aborts,
+            "progress": flow.progress,
+        }
+        for part, keys in used.items():
+            present: set[str] = set()
+            for fix_flow in fix_flow_texts:
+                present |= _keys(_child(fix_flow, part))
+            for key in sorted(keys - present):
+                report(
+                    f"issues: no fixable issue has fix_flow.{part}.{key} texts for "
+                    f"the repair flow {flow.class_name}"
+                )
 
 
 def _check_entities(strings: Strings, usage: Usage, report: Report) -> None:

@@ -42,6 +42,8 @@ class KeyUse:
     placeholders: frozenset[str] | None
     """Placeholder names supplied; None when the code builds them at run time."""
     where: str
+    fixable: bool = False
+    """For a repair issue, whether the code passes is_fixable=True."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,15 @@ def _scan_translation_call(
     if name in _ISSUE_CALLS:
         issue_domain = argument(node, 1, "domain")
         if issue_domain is None or source.string(module, issue_domain) == domain:
-            usage.issues.append(KeyUse(key, _placeholders(node), where))
+            fixable = keyword(node, "is_fixable")
+            usage.issues.append(
+                KeyUse(
+                    key,
+                    _placeholders(node),
+                    where,
+                    fixable=isinstance(fixable, ast.Constant) and fixable.value is True,
+                )
+            )
         return
     if source.is_subclass(callee, BaseException):
         given = keyword(node, "translation_domain")
