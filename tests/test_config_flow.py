@@ -227,7 +227,8 @@ async def test_unexpected_error(
 
 
 @pytest.mark.parametrize(
-    "base_url", ["api.wattshift.com", "ftp://api.wattshift.com", "https://"]
+    "base_url",
+    ["api.wattshift.com", "ftp://api.wattshift.com", "https://", "http://[::1"],
 )
 @pytest.mark.usefixtures("external_url", "no_setup")
 async def test_invalid_base_url(

@@ -75,28 +75,13 @@ class WattShiftApiError(WattShiftError):
         self.request_id = request_id
         self.retry_after_seconds = retry_after_seconds
 
-    @property
-    def is_transient(self) -> bool:
-        """Whether the same request may succeed later without any change."""
-        return self.status is None or self.status >= HTTPStatus.INTERNAL_SERVER_ERROR
-
 
 class WattShiftAuthenticationError(WattShiftApiError):
     """WattShift rejected the API key (HTTP 401 or 403, or an AUTH_* code)."""
 
-    @property
-    def is_transient(self) -> bool:
-        """Whether the same request may succeed later without any change."""
-        return False
-
 
 class WattShiftRateLimitError(WattShiftApiError):
     """WattShift asked us to slow down (HTTP 429 or RATE_LIMITED)."""
-
-    @property
-    def is_transient(self) -> bool:
-        """Whether the same request may succeed later without any change."""
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,19 +233,20 @@ def _error_from_response(
 ) -> WattShiftApiError:
     """Turn an error response into the matching exception."""
     status = response.status
-    envelope: Mapping[str, Any] = {}
     try:
         decoded = json.loads(text)
     except ValueError:
         decoded = None
-    if isinstance(decoded, Mapping):
-        envelope = decoded
+    envelope: Mapping[str, Any] = decoded if isinstance(decoded, Mapping) else {}
+    # Text that is not a JSON object, such as a proxy's HTML page, is the
+    # only description of the error there is.
+    raw_text = "" if decoded is not None else text[:_MAX_TEXT_ERROR].strip()
 
     error_code = _optional_str(envelope.get("error_code"))
     message = (
         _optional_str(envelope.get("message"))
         or _optional_str(envelope.get("error"))
-        or text[:_MAX_TEXT_ERROR].strip()
+        or raw_text
         or HTTPStatus(status).phrase
     )
     details: dict[str, Any] = {

@@ -140,7 +140,7 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
                         DOMAIN, org_id
                     )
                 ):
-                    await self._async_restore_registration(existing)
+                    await self._async_restore_registration(existing, self._webhook_id)
                     return self.async_abort(reason="already_configured")
                 await self.async_set_unique_id(org_id)
                 self._entry_data = {
@@ -297,7 +297,9 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = "unknown"
         return None
 
-    async def _async_restore_registration(self, existing: ConfigEntry) -> None:
+    async def _async_restore_registration(
+        self, existing: ConfigEntry, webhook_id: str
+    ) -> None:
         """Undo what validating a duplicate key did to the existing entry.
 
         Registering this flow's URL replaced the existing entry's registration
@@ -306,8 +308,7 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         if existing.state is ConfigEntryState.LOADED:
             existing.runtime_data.webhook.async_schedule_full_sync()
-        if self._webhook_id is not None:
-            await cloudhook.async_delete_cloudhook(self.hass, self._webhook_id)
+        await cloudhook.async_delete_cloudhook(self.hass, webhook_id)
 
     @callback
     def _async_update_entry(
