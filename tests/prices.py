@@ -30,7 +30,11 @@ def data_items(
     prices: Sequence[float],
     step: timedelta | Sequence[timedelta] = QUARTER,
 ) -> list[dict[str, Any]]:
-    """Build data[] items laid end to end; import is the price, export a third."""
+    """Build data[] items laid end to end.
+
+    Each import price is 0.01 above the price, and each export price is a
+    third of it.
+    """
     steps = [step] * len(prices) if isinstance(step, timedelta) else list(step)
     items = []
     moment = start
