@@ -1,10 +1,14 @@
-"""Builders of WattShift price-signal bodies for the price tests."""
+"""Builders of WattShift price-signal bodies and a clock helper for the price tests."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 HOME = "ws_home_7bc31940df8a4615b2dc9e84f3a92c51"
 OTHER_HOME = "ws_home_00000000000000000000000000000002"
@@ -79,3 +83,12 @@ def signal(
 ) -> dict[str, Any]:
     """Build a delivery with one home's back-to-back intervals."""
     return delivery(home_body(home_id, data_items(start, prices, step)))
+
+
+async def move_to(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime
+) -> None:
+    """Move the clock and run the timers that are due."""
+    freezer.move_to(moment)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()

@@ -14,7 +14,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
     load_json_object_fixture,
 )
 
@@ -37,6 +36,7 @@ from .prices import (
     entity,
     home_body,
     iso,
+    move_to,
     signal,
 )
 
@@ -47,15 +47,6 @@ NEXT_CHANGE = entity("sensor", "next_price_change")
 NEXT_PEAK = entity("sensor", "next_price_peak")
 PEAK = entity("binary_sensor", "price_peak")
 PRICE_ENTITIES = (CURRENT, IMPORT, EXPORT, NEXT_CHANGE, NEXT_PEAK, PEAK)
-
-
-async def move_to(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime
-) -> None:
-    """Move the clock and run the timers that are due."""
-    freezer.move_to(moment)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
