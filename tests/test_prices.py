@@ -680,6 +680,9 @@ async def test_stored_homes_exist_before_any_signal(
     )
     assert device is not None
     assert device.name == "Beach house"
+    account = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, ORG_ID)})
+    assert account is not None
+    assert device.via_device_id == account.id
     assert state(hass, "sensor.beach_house_current_price") == "0.3"
     assert state(hass, "sensor.beach_house_current_import_price") == STATE_UNKNOWN
     assert state(hass, "sensor.beach_house_current_export_price") == "0.1"

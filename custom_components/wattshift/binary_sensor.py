@@ -53,6 +53,7 @@ async def async_setup_entry(
     """Set up the WattShift binary sensors."""
     async_add_entities([WattShiftConnectivitySensor(entry)])
     async_add_home_entities(
+        hass,
         entry,
         async_add_entities,
         lambda home_id: [

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import DOMAIN
 from .data import WattShiftConfigEntry
-from .entity import account_id
+from .entity import account_device_info, account_id
 from .price_board import PriceBoard
 from .price_signal import PriceInterval
 from .price_timeline import HomeView
@@ -39,11 +40,17 @@ def home_device_info(entry: WattShiftConfigEntry, home_id: str) -> DeviceInfo:
 
 @callback
 def async_add_home_entities(
+    hass: HomeAssistant,
     entry: WattShiftConfigEntry,
     async_add_entities: AddEntitiesCallback,
     create: Callable[[str], Iterable[Entity]],
 ) -> None:
     """Add the entities of every known home now and of each new home later."""
+    # Home devices name the account device as via_device, so it must exist
+    # before the first of them, whichever platform adds its entities first.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account_device_info(entry)
+    )
     board = entry.runtime_data.prices
     for home_id in board.homes:
         async_add_entities(create(home_id))

@@ -222,6 +222,7 @@ async def async_setup_entry(
         WattShiftStatusSensor(entry, description) for description in STATUS_SENSORS
     )
     async_add_home_entities(
+        hass,
         entry,
         async_add_entities,
         lambda home_id: [
