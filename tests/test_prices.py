@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
@@ -18,11 +19,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.wattshift.const import (
+    CONF_OPEN_ADR,
     CONF_PRICE_PEAK_THRESHOLD,
     CONF_PRICE_SIGNALS,
     DOMAIN,
 )
 from custom_components.wattshift.price_board import price_store_key
+from simulator import WattShiftSimulator
 
 from .conftest import ORG_ID, WebhookPoster
 from .prices import (
@@ -266,6 +269,32 @@ async def test_open_adr_interval_lengths(
     assert state(hass, CURRENT) == "0.5"
     await move_to(hass, freezer, DAY + 2 * HOUR + 2 * QUARTER)
     assert state(hass, CURRENT) == "0.1"
+
+
+async def test_simulator_delivers_open_adr_signal(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    simulator: WattShiftSimulator,
+    webhook_client: TestClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to(DAY + QUARTER)
+    hass.config_entries.async_update_entry(
+        price_entry, options={**price_entry.options, CONF_OPEN_ADR: True}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert simulator.registrations[(ORG_ID, "PRICE_SIGNAL")].open_adr is True
+
+    result = await simulator.deliver(
+        "PRICE_SIGNAL",
+        {HOME: open_adr_event()},
+        origin=str(webhook_client.make_url("/")).rstrip("/"),
+    )
+    await hass.async_block_till_done()
+
+    assert result.status == 200
+    assert state(hass, CURRENT) == "0.2"
+    assert state(hass, EXPORT) == "0.05"
 
 
 @pytest.mark.parametrize(
