@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
@@ -50,6 +51,7 @@ NEXT_CHANGE = entity("sensor", "next_price_change")
 NEXT_PEAK = entity("sensor", "next_price_peak")
 PEAK = entity("binary_sensor", "price_peak")
 PRICE_ENTITIES = (CURRENT, IMPORT, EXPORT, NEXT_CHANGE, NEXT_PEAK, PEAK)
+THIRD_HOME = "ws_home_00000000000000000000000000000003"
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
@@ -674,6 +676,7 @@ async def test_stored_homes_exist_before_any_signal(
     thermostat_states: None,
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     freezer.move_to(DAY + QUARTER)
     hass_storage[price_store_key(config_entry.entry_id)] = {
@@ -696,6 +699,28 @@ async def test_stored_homes_exist_before_any_signal(
                     ],
                 },
                 OTHER_HOME: {"name": None, "intervals": [["not a time"]]},
+                # Overlapping intervals cannot come from a valid signal.
+                THIRD_HOME: {
+                    "name": None,
+                    "intervals": [
+                        [
+                            DAY.isoformat(),
+                            (DAY + HOUR).isoformat(),
+                            0.3,
+                            None,
+                            None,
+                            None,
+                        ],
+                        [
+                            DAY.isoformat(),
+                            (DAY + HOUR).isoformat(),
+                            0.4,
+                            None,
+                            None,
+                            None,
+                        ],
+                    ],
+                },
             }
         },
     }
@@ -716,6 +741,8 @@ async def test_stored_homes_exist_before_any_signal(
     assert state(hass, "sensor.beach_house_current_import_price") == STATE_UNKNOWN
     assert state(hass, "sensor.beach_house_current_export_price") == "0.1"
     assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
+    assert hass.states.get(entity("sensor", "current_price", THIRD_HOME)) is None
+    assert caplog.text.count("Ignoring the stored prices") == 2
 
 
 async def test_remove_entry_deletes_stored_prices(
@@ -867,6 +894,32 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
         open_adr_with(intervals=[{"id": 0, "payloads": [{"type": "PRICE"}]}]),
         "non-empty list",
     ),
+    ("adr_interval_not_object", open_adr_with(intervals=[7]), "must be an object"),
+    (
+        "adr_period_not_object",
+        open_adr_with(intervalPeriod="PT1H"),
+        "intervalPeriod must be an object",
+    ),
+    (
+        "adr_payloads_not_list",
+        open_adr_with(intervals=[{"id": 0, "payloads": {"PRICE": 1}}]),
+        "payloads must be a list",
+    ),
+    (
+        "adr_payload_without_type",
+        open_adr_with(intervals=[{"id": 0, "payloads": [{"values": [1]}]}]),
+        "object with a type",
+    ),
+    (
+        "adr_descriptors_not_list",
+        open_adr_with(payloadDescriptors={"PRICE": "USD"}),
+        "payloadDescriptors must be a list",
+    ),
+    (
+        "adr_descriptor_not_object",
+        open_adr_with(payloadDescriptors=["USD"]),
+        "must contain objects",
+    ),
     (
         "adr_euro",
         open_adr_with(
@@ -930,3 +983,20 @@ async def test_invalid_signal_rejected_and_ignored(
     assert hass_storage[price_store_key(price_entry.entry_id)]["data"] == stored
     assert state(hass, CURRENT) == "0.1"
     assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
+
+
+async def test_store_removal_failure_logged(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with patch(
+        "homeassistant.helpers.storage.Store.async_remove",
+        side_effect=PermissionError("read-only file system"),
+    ):
+        await hass.config_entries.async_remove(price_entry.entry_id)
+        await hass.async_block_till_done()
+
+    assert hass.config_entries.async_get_entry(price_entry.entry_id) is None
+    assert "Could not delete the stored prices" in caplog.text
+    assert "read-only file system" in caplog.text
