@@ -190,7 +190,7 @@ class PriceBoard:
         highest = max(abs(interval.price) for interval in intervals)
         if highest > IMPLAUSIBLE_PRICE:
             LOGGER.warning(
-                "Home %s has prices up to %s USD/kWh; check whether WattShift "
+                "Home %s has prices up to %s USD/kWh. Check whether WattShift "
                 "changed the price unit",
                 home.home_id,
                 highest,
