@@ -39,6 +39,7 @@ import custom_components.wattshift  # noqa: F401
 from custom_components.wattshift.const import (
     CONF_BASE_URL,
     CONF_DEVICE_LINKS,
+    CONF_PRICE_SIGNALS,
     CONF_SECURITY_KEY,
     CONF_THERMOSTATS,
     DOMAIN,
@@ -217,3 +218,20 @@ def post_event(webhook_client: TestClient) -> WebhookPoster:
         return response.status, payload
 
     return post
+
+
+@pytest.fixture
+async def price_entry(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    external_url: str,
+    thermostat_states: None,
+) -> MockConfigEntry:
+    """Set up the entry with price signals turned on."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={**config_entry.options, CONF_PRICE_SIGNALS: True}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry

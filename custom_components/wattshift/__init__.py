@@ -30,6 +30,8 @@ from .const import (
     LOGGER,
 )
 from .data import WattShiftConfigEntry, WattShiftData
+from .entity import account_id
+from .price_board import PriceBoard, async_apply_price_options, async_remove_price_store
 from .query import ThermostatQueryHandler
 from .receiver import SecurityKeys, WebhookReceiver
 from .repairs import async_delete_linked_device_issues, async_report_unknown_device
@@ -65,6 +67,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
     )
     receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
     manager = WebhookManager(hass, entry, client, receiver)
+    prices = PriceBoard(hass, entry.entry_id, account_id(entry))
+    await prices.async_load()
     entry.runtime_data = WattShiftData(
         client=client,
         thermostats=thermostats,
@@ -72,7 +76,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         webhook=manager,
         query=query,
         credentials=_credentials(entry.data),
+        prices=prices,
     )
+    async_apply_price_options(entry)
 
     # Register with WattShift before anything else depends on the entry.
     try:
@@ -98,6 +104,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         manager.async_stop()
         raise
 
+    prices.async_start()
+    entry.async_on_unload(prices.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
 
@@ -109,6 +117,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -
 
 async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> None:
     """Delete the repair issues and the cloudhook of a removed entry; never raises."""
+    await async_remove_price_store(hass, entry.entry_id)
     issues = ir.async_get(hass)
     for domain, issue_id in list(issues.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:
@@ -135,6 +144,7 @@ async def _async_entry_updated(
         entry.options.get(CONF_DEVICE_LINKS, {}),
     )
     async_delete_linked_device_issues(hass, entry)
+    async_apply_price_options(entry)
     manager.async_schedule_sync()
 
 

@@ -1,10 +1,15 @@
-"""Binary sensor that shows whether WattShift can reach Home Assistant."""
+"""Binary sensors for WattShift's connection to Home Assistant and price peaks."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
+    BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
@@ -12,9 +17,32 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .data import WattShiftConfigEntry
 from .entity import WattShiftEntity
+from .price_entity import WattShiftHomeEntity, async_add_home_entities
+from .price_timeline import HomeView
 from .webhook import WebhookStatus
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor that reads a home's prices."""
+
+    is_on_fn: Callable[[HomeView], bool | None]
+    attributes_fn: Callable[[HomeView], dict[str, Any]]
+
+
+PRICE_BINARY_SENSORS: tuple[PriceBinarySensorDescription, ...] = (
+    PriceBinarySensorDescription(
+        key="price_peak",
+        translation_key="price_peak",
+        is_on_fn=lambda view: view.peak,
+        attributes_fn=lambda view: {
+            "threshold": view.threshold,
+            "threshold_source": "percentile" if view.threshold_is_default else "option",
+        },
+    ),
+)
 
 
 async def async_setup_entry(
@@ -24,6 +52,15 @@ async def async_setup_entry(
 ) -> None:
     """Set up the WattShift binary sensors."""
     async_add_entities([WattShiftConnectivitySensor(entry)])
+    async_add_home_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda home_id: [
+            WattShiftPriceBinarySensor(entry, home_id, description)
+            for description in PRICE_BINARY_SENSORS
+        ],
+    )
 
 
 class WattShiftConnectivitySensor(WattShiftEntity, BinarySensorEntity):
@@ -50,3 +87,31 @@ class WattShiftConnectivitySensor(WattShiftEntity, BinarySensorEntity):
                 self.async_write_ha_state
             )
         )
+
+
+class WattShiftPriceBinarySensor(WattShiftHomeEntity, BinarySensorEntity):
+    """A binary sensor of a home's prices."""
+
+    entity_description: PriceBinarySensorDescription
+
+    def __init__(
+        self,
+        entry: WattShiftConfigEntry,
+        home_id: str,
+        description: PriceBinarySensorDescription,
+    ) -> None:
+        """Create the binary sensor for one home and description."""
+        super().__init__(entry, home_id, description.key)
+        self.entity_description = description
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return what the home's prices show now."""
+        view = self.home_view
+        return None if view is None else self.entity_description.is_on_fn(view)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the attributes."""
+        view = self.home_view
+        return None if view is None else self.entity_description.attributes_fn(view)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+import re
 from typing import Any, Final
 
 from homeassistant.components.climate.const import (
@@ -280,3 +281,151 @@ def error_response(error: str, message: str) -> dict[str, Any]:
 def _isoformat(moment: datetime) -> str:
     """Format an aware UTC datetime the way WattShift writes instants."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# PRICE_SIGNAL deliveries.
+#
+# NOTE: guess. WattShift documents what one home's price signal looks like
+# (the response of POST /v1/homes/{id}/price_signal, or an OpenADR 3.0 event)
+# but not how a PRICE_SIGNAL delivery wraps the bodies of several homes.
+# "data" is accepted as one per-home body, a list of per-home bodies, or an
+# object keyed by home id. An object is one body when it has a key of the
+# documented bodies, and is keyed by home id otherwise.
+_PRICE_BODY_KEYS: Final = frozenset(
+    {
+        "homeId",
+        "startTime",
+        "endTime",
+        "data",
+        "prices",
+        "imports",
+        "exports",
+        "import",
+        "export",
+        "priceSignal",
+        "intervals",
+        "intervalPeriod",
+        "programID",
+        "eventName",
+    }
+)
+# NOTE: guess. Documented home ids look like ws_home_ and 32 hex digits. Any
+# id of letters, digits and "_.:-" is accepted. Other characters are rejected,
+# because a home id becomes part of unique ids and of a URL path.
+_HOME_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+HOME_ID_PREFIX: Final = "ws_home_"
+# NOTE: guess. No documented body names the home. These keys are read when
+# present, so that the home's device can carry its name.
+_HOME_NAME_KEYS: Final = ("homeName", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class HomePriceBody:
+    """The price-signal body of one home within a delivery."""
+
+    home_id: str
+    name: str | None
+    body: Mapping[str, Any]
+
+
+def is_valid_home_id(home_id: Any) -> bool:
+    """Tell whether a value can be used as a WattShift home id."""
+    return isinstance(home_id, str) and bool(_HOME_ID_PATTERN.fullmatch(home_id))
+
+
+def split_price_signal(envelope: Envelope) -> list[HomePriceBody]:
+    """Split a PRICE_SIGNAL delivery into the bodies of its homes."""
+    data = envelope.data
+    if isinstance(data, Mapping) and not _PRICE_BODY_KEYS.intersection(data):
+        homes = [
+            _home_body(body, f"data[{key!r}]", key_id=str(key))
+            for key, body in data.items()
+        ]
+    elif isinstance(data, Mapping):
+        homes = [_home_body(data, "data")]
+    elif isinstance(data, list):
+        homes = [_home_body(body, f"data[{index}]") for index, body in enumerate(data)]
+    else:
+        raise PayloadError(
+            "data must be a home's price signal, a list of them, or an object "
+            "keyed by home id."
+        )
+
+    if not homes:
+        raise PayloadError("data contains no home's price signal.")
+    seen: set[str] = set()
+    for home in homes:
+        if home.home_id in seen:
+            raise PayloadError(f"Home {home.home_id} appears more than once.")
+        seen.add(home.home_id)
+    return homes
+
+
+def _home_body(body: Any, where: str, key_id: str | None = None) -> HomePriceBody:
+    """Find the home id and name of one per-home body."""
+    if not isinstance(body, Mapping):
+        raise PayloadError(f"{where} must be an object.")
+    named_id = body.get("homeId")
+    if named_id is None:
+        named_id = _open_adr_home_id(body)
+    if key_id is not None and named_id is not None and named_id != key_id:
+        raise PayloadError(f"{where} has homeId {named_id!r}, not its key.")
+    home_id = key_id if key_id is not None else named_id
+    if home_id is None:
+        raise PayloadError(f"{where} has no homeId.")
+    if not is_valid_home_id(home_id):
+        raise PayloadError(
+            f"{where} has an invalid home id; it must be 1 to 128 letters, "
+            "digits or _.:- characters."
+        )
+    name = next(
+        (
+            body[key].strip()
+            for key in _HOME_NAME_KEYS
+            if isinstance(body.get(key), str) and body[key].strip()
+        ),
+        None,
+    )
+    return HomePriceBody(home_id=home_id, name=name, body=body)
+
+
+def _open_adr_home_id(event: Mapping[str, Any]) -> str | None:
+    """Return the home id an OpenADR event names in its targets.
+
+    NOTE: guess. OpenADR 3.0 events list whom they address under "targets"
+    as {type, values}. WattShift does not say which type it uses, so the
+    first value that starts with ws_home_ is taken.
+    """
+    targets = event.get("targets")
+    if not isinstance(targets, list):
+        return None
+    for target in targets:
+        values = target.get("values") if isinstance(target, Mapping) else None
+        if not isinstance(values, list):
+            continue
+        for value in values:
+            if isinstance(value, str) and value.startswith(HOME_ID_PREFIX):
+                return value
+    return None
+
+
+def price_signal_response(
+    accepted: Iterable[tuple[str, int, datetime, datetime]],
+) -> dict[str, Any]:
+    """Acknowledge a PRICE_SIGNAL with each home's interval count and horizon.
+
+    NOTE: guess. WattShift does not say what it expects back. The
+    acknowledgement uses its field names for the horizon (startTime, endTime).
+    """
+    return {
+        "eventType": EventType.PRICE_SIGNAL,
+        "handled": True,
+        "homes": {
+            home_id: {
+                "accepted": count,
+                "startTime": _isoformat(start),
+                "endTime": _isoformat(end),
+            }
+            for home_id, count, start, end in accepted
+        },
+    }

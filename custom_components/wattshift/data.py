@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 
 from .api import WattShiftClient
+from .price_board import PriceBoard
 from .query import ThermostatQueryHandler
 from .receiver import WebhookReceiver
 from .thermostats import ThermostatDirectory
@@ -26,3 +27,4 @@ class WattShiftData:
     query: ThermostatQueryHandler
     credentials: tuple[str, str]
     """API key and base URL the client was built with."""
+    prices: PriceBoard

@@ -1,4 +1,4 @@
-"""Sensors that show the state of the link between WattShift and Home Assistant."""
+"""Sensors of the link between WattShift and Home Assistant, and of home prices."""
 
 from __future__ import annotations
 
@@ -22,9 +22,19 @@ from .api import EventType
 from .const import LOGGER
 from .data import WattShiftConfigEntry, WattShiftData
 from .entity import WattShiftEntity
+from .price_entity import (
+    ATTR_PRICES,
+    PRICE_UNIT,
+    WattShiftHomeEntity,
+    async_add_home_entities,
+    price_series,
+)
+from .price_signal import PriceInterval
+from .price_timeline import HomeView
 from .webhook import WebhookStatus
 
-# Every entity is updated by push from the webhook manager or the receiver.
+# Every entity is updated by push from the webhook manager, the receiver or
+# the price board.
 PARALLEL_UPDATES = 0
 
 # Deliveries can arrive many times a second. The delivery sensors write their
@@ -124,6 +134,84 @@ STATUS_SENSORS: tuple[StatusSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PriceSensorDescription(SensorEntityDescription):
+    """A sensor that reads a home's prices."""
+
+    value_fn: Callable[[HomeView], float | datetime | None]
+    attributes_fn: Callable[[HomeView], dict[str, Any]] | None = None
+
+
+def _current(
+    field: Callable[[PriceInterval], float | None],
+) -> Callable[[HomeView], float | None]:
+    """Return a reader of one price of the interval in force."""
+    return lambda view: None if view.current is None else field(view.current)
+
+
+def _upcoming(
+    field: Callable[[PriceInterval], float | None],
+) -> Callable[[HomeView], dict[str, Any]]:
+    """Return a builder of the upcoming-prices attribute for one price."""
+    return lambda view: {ATTR_PRICES: price_series(view.upcoming, field)}
+
+
+def _current_price_attributes(view: HomeView) -> dict[str, Any]:
+    """Describe the upcoming prices and the confidence of the current one."""
+    current = view.current
+    return {
+        ATTR_PRICES: price_series(view.upcoming, lambda interval: interval.price),
+        "confidence": None if current is None else current.confidence,
+    }
+
+
+PRICE_SENSORS: tuple[PriceSensorDescription, ...] = (
+    PriceSensorDescription(
+        key="current_price",
+        translation_key="current_price",
+        native_unit_of_measurement=PRICE_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=3,
+        value_fn=_current(lambda interval: interval.price),
+        attributes_fn=_current_price_attributes,
+    ),
+    PriceSensorDescription(
+        key="current_import_price",
+        translation_key="current_import_price",
+        native_unit_of_measurement=PRICE_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=3,
+        value_fn=_current(lambda interval: interval.import_price),
+        attributes_fn=_upcoming(lambda interval: interval.import_price),
+    ),
+    PriceSensorDescription(
+        key="current_export_price",
+        translation_key="current_export_price",
+        native_unit_of_measurement=PRICE_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=3,
+        value_fn=_current(lambda interval: interval.export_price),
+        attributes_fn=_upcoming(lambda interval: interval.export_price),
+    ),
+    PriceSensorDescription(
+        key="next_price_change",
+        translation_key="next_price_change",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda view: view.next_change,
+        attributes_fn=lambda view: {"next_price": view.next_price},
+    ),
+    PriceSensorDescription(
+        key="next_price_peak",
+        translation_key="next_price_peak",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda view: view.next_peak[0] if view.next_peak else None,
+        attributes_fn=lambda view: {
+            "end": view.next_peak[1] if view.next_peak else None
+        },
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: WattShiftConfigEntry,
@@ -132,6 +220,15 @@ async def async_setup_entry(
     """Set up the WattShift sensors."""
     async_add_entities(
         WattShiftStatusSensor(entry, description) for description in STATUS_SENSORS
+    )
+    async_add_home_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda home_id: [
+            WattShiftPriceSensor(entry, home_id, description)
+            for description in PRICE_SENSORS
+        ],
     )
 
 
@@ -185,3 +282,34 @@ class WattShiftStatusSensor(WattShiftEntity, SensorEntity):
     def _async_write_state(self) -> None:
         """Write the state; the debouncer calls this."""
         self.async_write_ha_state()
+
+
+class WattShiftPriceSensor(WattShiftHomeEntity, SensorEntity):
+    """A sensor of a home's prices."""
+
+    entity_description: PriceSensorDescription
+
+    def __init__(
+        self,
+        entry: WattShiftConfigEntry,
+        home_id: str,
+        description: PriceSensorDescription,
+    ) -> None:
+        """Create the sensor for one home and description."""
+        super().__init__(entry, home_id, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> float | datetime | None:
+        """Return the value the home's prices show now."""
+        view = self.home_view
+        return None if view is None else self.entity_description.value_fn(view)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the attributes, if the sensor has any."""
+        view = self.home_view
+        attributes_fn = self.entity_description.attributes_fn
+        if view is None or attributes_fn is None:
+            return None
+        return attributes_fn(view)

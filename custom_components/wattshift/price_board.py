@@ -1,0 +1,382 @@
+"""Keep the price signals of one config entry's homes and publish them.
+
+The board receives PRICE_SIGNAL deliveries, keeps one timeline per home,
+stores the homes and their intervals so that they survive a restart, fires
+an event per home and signal, and updates the entities at every interval
+boundary, with one timer for the next boundary of any home.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .api import EventType
+from .const import (
+    CONF_PRICE_PEAK_THRESHOLD,
+    CONF_PRICE_SIGNALS,
+    DEFAULT_PRICE_SIGNALS,
+    DOMAIN,
+    LOGGER,
+)
+from .contract import (
+    Envelope,
+    HomePriceBody,
+    PayloadError,
+    price_signal_response,
+    split_price_signal,
+)
+from .price_signal import PriceInterval, parse_price_body, parse_timestamp
+from .price_timeline import HomeTimeline, HomeView, PriceSummary, summarize
+from .receiver import EventReply
+
+if TYPE_CHECKING:
+    from .data import WattShiftConfigEntry
+
+EVENT_PRICE_SIGNAL: Final = "wattshift_price_signal"
+
+STORAGE_VERSION: Final = 1
+
+# The price entities list the intervals that start within this window.
+UPCOMING_WINDOW: Final = timedelta(hours=48)
+# Ended intervals still count towards the default peak threshold for this
+# long, so that the threshold does not follow the last few known prices
+# while a signal runs out.
+PRICE_HISTORY: Final = timedelta(hours=24)
+# NOTE: A price above 10 USD/kWh is far beyond US retail prices, so it more
+# likely means WattShift changed the unit (cents, or USD/MWh) than a real
+# price. Such a signal is still accepted, because a real price spike must
+# not be lost, but it is logged.
+IMPLAUSIBLE_PRICE: Final = 10.0
+
+PRICE_SIGNALS_OFF_REASON: Final = (
+    "Price signals are turned off in the options of the WattShift integration."
+)
+
+type HomeListener = Callable[[str], None]
+
+
+class PriceBoard:
+    """The known prices of every home of one WattShift config entry."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, account_id: str) -> None:
+        """Prepare an empty board, which async_load fills with the stored homes."""
+        self._hass = hass
+        self._entry_id = entry_id
+        self._account_id = account_id
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, price_store_key(entry_id)
+        )
+        self._timelines: dict[str, HomeTimeline] = {}
+        self._views: dict[str, HomeView] = {}
+        self._ran_out: set[str] = set()
+        self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
+        self._home_listeners: list[HomeListener] = []
+        self._threshold: float | None = None
+        self._running = False
+        self._cancel_timer: CALLBACK_TYPE | None = None
+
+    @property
+    def homes(self) -> list[str]:
+        """Ids of every home that has sent a price signal."""
+        return list(self._timelines)
+
+    def view(self, home_id: str) -> HomeView | None:
+        """Return what a home's prices show now."""
+        return self._views.get(home_id)
+
+    def home_name(self, home_id: str) -> str | None:
+        """Return the name WattShift gave a home, if it gave one."""
+        timeline = self._timelines.get(home_id)
+        return timeline.name if timeline else None
+
+    def device_identifier(self, home_id: str) -> tuple[str, str]:
+        """Return the device registry identifier of a home's device."""
+        return (DOMAIN, f"{self._account_id}_{home_id}")
+
+    async def async_load(self) -> None:
+        """Read the homes and intervals stored before the last restart."""
+        stored = await self._store.async_load()
+        homes = stored.get("homes") if isinstance(stored, Mapping) else None
+        if not isinstance(homes, Mapping):
+            return
+        for home_id, record in homes.items():
+            try:
+                self._timelines[home_id] = _timeline_from_store(home_id, record)
+            except (KeyError, TypeError, ValueError, PayloadError) as err:
+                LOGGER.warning(
+                    "Ignoring the stored prices of home %s, which are invalid: %s",
+                    home_id,
+                    err,
+                )
+        self._async_evaluate()
+
+    @callback
+    def async_start(self) -> None:
+        """Start updating the views at each interval boundary."""
+        self._running = True
+        self._async_evaluate()
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop the boundary timer."""
+        self._running = False
+        self._cancel_boundary_timer()
+
+    @callback
+    def async_set_threshold(self, threshold: float | None) -> None:
+        """Use a fixed peak threshold in USD/kWh, or None for the default."""
+        if threshold != self._threshold:
+            self._threshold = threshold
+            self._async_evaluate()
+
+    @callback
+    def async_add_listener(
+        self, home_id: str, listener: CALLBACK_TYPE
+    ) -> CALLBACK_TYPE:
+        """Call listener whenever the view of a home changes."""
+        listeners = self._listeners.setdefault(home_id, [])
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    @callback
+    def async_add_home_listener(self, listener: HomeListener) -> CALLBACK_TYPE:
+        """Call listener with the id of each home that appears."""
+        self._home_listeners.append(listener)
+        return lambda: self._home_listeners.remove(listener)
+
+    async def async_handle(self, envelope: Envelope) -> EventReply:
+        """Apply a PRICE_SIGNAL delivery, or reject an invalid one with no change."""
+        # Every home is parsed before any is applied, so that one invalid
+        # home rejects the whole delivery.
+        signals = [(home, _parse_home(home)) for home in split_price_signal(envelope)]
+        new_homes = [
+            home.home_id for home, _ in signals if home.home_id not in self._timelines
+        ]
+        for home, intervals in signals:
+            self._apply(home, intervals)
+        self._async_evaluate()
+
+        for home_id in new_homes:
+            LOGGER.info("Received the first price signal of home %s", home_id)
+            for listener in list(self._home_listeners):
+                listener(home_id)
+        accepted = []
+        for home, intervals in signals:
+            summary = summarize(intervals)
+            self._fire_event(home.home_id, summary)
+            accepted.append((home.home_id, summary.count, summary.start, summary.end))
+
+        await self._store.async_save(self._data_to_store())
+        return EventReply(price_signal_response(accepted))
+
+    def _apply(self, home: HomePriceBody, intervals: Sequence[PriceInterval]) -> None:
+        """Merge one home's new intervals into its timeline."""
+        timeline = self._timelines.get(home.home_id)
+        if timeline is None:
+            timeline = self._timelines[home.home_id] = HomeTimeline(home.home_id)
+        timeline.merge(intervals)
+        if home.name is not None and home.name != timeline.name:
+            timeline.name = home.name
+            self._rename_device(home.home_id, home.name)
+
+        highest = max(abs(interval.price) for interval in intervals)
+        if highest > IMPLAUSIBLE_PRICE:
+            LOGGER.warning(
+                "Home %s has prices up to %s USD/kWh. Check whether WattShift "
+                "changed the price unit",
+                home.home_id,
+                highest,
+            )
+
+    def _rename_device(self, home_id: str, name: str) -> None:
+        """Give an existing home device the name WattShift sent."""
+        registry = dr.async_get(self._hass)
+        device = registry.async_get_device(
+            identifiers={self.device_identifier(home_id)}
+        )
+        if device is not None and device.name != name:
+            registry.async_update_device(device.id, name=name)
+
+    def _fire_event(self, home_id: str, summary: PriceSummary) -> None:
+        """Announce a received signal of one home on the event bus."""
+        self._hass.bus.async_fire(
+            EVENT_PRICE_SIGNAL,
+            {
+                "config_entry_id": self._entry_id,
+                "home_id": home_id,
+                "start": summary.start.isoformat(),
+                "end": summary.end.isoformat(),
+                "interval_count": summary.count,
+                "min_price": summary.min_price,
+                "max_price": summary.max_price,
+                "mean_price": summary.mean_price,
+            },
+        )
+
+    @callback
+    def _async_evaluate(self, at: datetime | None = None) -> None:
+        """Read every timeline at a moment, update the entities and set the timer."""
+        if at is None:
+            at = dt_util.utcnow()
+        for home_id, timeline in self._timelines.items():
+            timeline.prune(at - PRICE_HISTORY)
+            view = timeline.view(at, threshold=self._threshold, window=UPCOMING_WINDOW)
+            self._views[home_id] = view
+            self._log_availability(view)
+        for listeners in self._listeners.values():
+            for listener in list(listeners):
+                listener()
+        self._schedule_boundary_timer(at)
+
+    def _log_availability(self, view: HomeView) -> None:
+        """Log once when a home's prices run out and once when they return."""
+        home_id = view.home_id
+        if not view.available and home_id not in self._ran_out:
+            self._ran_out.add(home_id)
+            LOGGER.warning(
+                "The price signal of home %s has run out; its price entities are "
+                "unavailable until WattShift sends new prices",
+                home_id,
+            )
+        elif view.available and home_id in self._ran_out:
+            self._ran_out.discard(home_id)
+            LOGGER.info("Prices of home %s are current again", home_id)
+
+    def _schedule_boundary_timer(self, at: datetime) -> None:
+        """Wake up at the next interval boundary of any home."""
+        self._cancel_boundary_timer()
+        if not self._running:
+            return
+        boundary = min(
+            (
+                moment
+                for timeline in self._timelines.values()
+                if (moment := timeline.next_boundary(at)) is not None
+            ),
+            default=None,
+        )
+        if boundary is None:
+            return
+        self._cancel_timer = async_track_point_in_utc_time(
+            self._hass,
+            HassJob(self._async_boundary_reached, cancel_on_shutdown=True),
+            boundary,
+        )
+
+    @callback
+    def _async_boundary_reached(self, boundary: datetime) -> None:
+        """Show the prices of the interval that starts now."""
+        self._cancel_timer = None
+        # The timer may fire a moment early, but the views must show the new
+        # interval, so they are read at the boundary at the earliest.
+        self._async_evaluate(max(dt_util.utcnow(), boundary))
+
+    def _cancel_boundary_timer(self) -> None:
+        """Cancel the pending boundary timer."""
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+    def _data_to_store(self) -> dict[str, Any]:
+        """Describe every home in the stored format."""
+        return {
+            "homes": {
+                home_id: {
+                    "name": timeline.name,
+                    "intervals": [
+                        _interval_to_store(interval) for interval in timeline.intervals
+                    ],
+                }
+                for home_id, timeline in self._timelines.items()
+            }
+        }
+
+
+@callback
+def async_apply_price_options(entry: WattShiftConfigEntry) -> None:
+    """Handle PRICE_SIGNAL deliveries only while the option is on."""
+    data = entry.runtime_data
+    if entry.options.get(CONF_PRICE_SIGNALS, DEFAULT_PRICE_SIGNALS):
+        data.receiver.async_set_handler(
+            EventType.PRICE_SIGNAL, data.prices.async_handle
+        )
+    else:
+        data.receiver.async_remove_handler(
+            EventType.PRICE_SIGNAL, PRICE_SIGNALS_OFF_REASON
+        )
+    threshold = entry.options.get(CONF_PRICE_PEAK_THRESHOLD)
+    data.prices.async_set_threshold(None if threshold is None else float(threshold))
+
+
+async def async_remove_price_store(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the stored prices of a removed config entry, logging any failure."""
+    store = Store[dict[str, Any]](hass, STORAGE_VERSION, price_store_key(entry_id))
+    try:
+        await store.async_remove()
+    except OSError as err:
+        LOGGER.warning(
+            "Could not delete the stored prices of config entry %s: %s", entry_id, err
+        )
+
+
+def price_store_key(entry_id: str) -> str:
+    """Return the storage key of one config entry's prices."""
+    return f"{DOMAIN}.prices.{entry_id}"
+
+
+def _parse_home(home: HomePriceBody) -> tuple[PriceInterval, ...]:
+    """Parse one home's body, naming the home in an error."""
+    try:
+        return parse_price_body(home.body)
+    except PayloadError as err:
+        raise PayloadError(f"Home {home.home_id}: {err}") from err
+
+
+def _interval_to_store(interval: PriceInterval) -> list[Any]:
+    """Write an interval as [start, end, price, import, export, confidence]."""
+    return [
+        interval.start.isoformat(),
+        interval.end.isoformat(),
+        interval.price,
+        interval.import_price,
+        interval.export_price,
+        interval.confidence,
+    ]
+
+
+def _timeline_from_store(home_id: str, record: Mapping[str, Any]) -> HomeTimeline:
+    """Rebuild a home's timeline from its stored record."""
+    name = record.get("name")
+    return HomeTimeline(
+        home_id,
+        _intervals_from_store(record["intervals"]),
+        name if isinstance(name, str) else None,
+    )
+
+
+def _intervals_from_store(rows: Iterable[Sequence[Any]]) -> list[PriceInterval]:
+    """Read stored [start, end, price, import, export, confidence] rows."""
+    intervals = [
+        PriceInterval(
+            start=parse_timestamp(start, "start"),
+            end=parse_timestamp(end, "end"),
+            price=float(price),
+            import_price=None if import_price is None else float(import_price),
+            export_price=None if export_price is None else float(export_price),
+            confidence=None if confidence is None else float(confidence),
+        )
+        for start, end, price, import_price, export_price, confidence in rows
+    ]
+    intervals.sort(key=lambda interval: interval.start)
+    for before, after in zip(intervals, intervals[1:], strict=False):
+        if after.start < before.end:
+            raise ValueError("stored intervals overlap")
+    return intervals
