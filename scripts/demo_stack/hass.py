@@ -62,8 +62,9 @@ class HassProcess:
     async def start(self) -> None:
         """Start hass in its own process group.
 
-        The own group keeps a terminal's Ctrl-C away from hass, so the demo
-        decides when hass stops, and lets stop() end any child hass started.
+        A separate process group keeps a terminal's Ctrl-C away from hass, so
+        the demo decides when hass stops, and lets stop() end any child that
+        hass started.
         `--skip-pip` keeps hass from installing packages: requirements_test.txt
         installs everything the loaded integrations need.
         """
