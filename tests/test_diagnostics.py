@@ -8,6 +8,7 @@ import json
 
 from aiohttp.test_utils import TestClient
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -16,6 +17,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from simulator import WattShiftSimulator
 
 from .conftest import API_KEY, EXTERNAL_URL, SECURITY_KEY, WEBHOOK_ID, WebhookPoster
+from .prices import HOME, data_items, home_body
 
 
 async def test_diagnostics_contain_no_secret(
@@ -84,3 +86,28 @@ async def test_diagnostics_describe_the_entry(
         "wattshift_device_id": "ws_device_living",
         "state": "heat",
     }
+
+
+async def test_diagnostics_summarise_price_homes(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    hass_client: Callable[[], Awaitable[TestClient]],
+) -> None:
+    now = dt_util.utcnow()
+    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    status, _ = await post_event(
+        {
+            "eventType": "PRICE_SIGNAL",
+            "data": home_body(HOME, data_items(start, [0.1, 0.3, 0.2, 0.4])),
+        }
+    )
+    assert status == 200
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, price_entry)
+
+    home = diagnostics["price_homes"][HOME]
+    assert home["available"] is True
+    assert home["current_price"] == 0.1
+    assert home["upcoming_intervals"] == 4
+    assert home["threshold_is_default"] is True

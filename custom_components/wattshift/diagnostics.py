@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_URL, CONF_SECURITY_KEY
 from .data import WattShiftConfigEntry
+from .price_timeline import HomeView
 
 # Keys whose values are secrets or URLs. The webhook id is the secret part of
 # the webhook URL, so every URL that contains it is redacted too.
@@ -62,6 +63,11 @@ async def async_get_config_entry_diagnostics(
             "last_received": stats.last_received,
             "counts": dict(stats.counts),
         },
+        "price_homes": {
+            home_id: _price_home(view)
+            for home_id in data.prices.homes
+            if (view := data.prices.view(home_id)) is not None
+        },
         "thermostats": [
             {
                 "ref": thermostat.ref,
@@ -73,4 +79,17 @@ async def async_get_config_entry_diagnostics(
             }
             for thermostat in data.thermostats.thermostats
         ],
+    }
+
+
+def _price_home(view: HomeView) -> dict[str, Any]:
+    """Summarise one home's prices at this moment."""
+    return {
+        "available": view.available,
+        "current_price": view.current.price if view.current else None,
+        "next_change": view.next_change,
+        "threshold": view.threshold,
+        "threshold_is_default": view.threshold_is_default,
+        "peak": view.peak,
+        "upcoming_intervals": len(view.upcoming),
     }
