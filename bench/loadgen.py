@@ -33,7 +33,7 @@ class _Run:
         self.errors = 0
         self.error_sample: str | None = None
         self.issued = 0
-        self.last_body = ""
+        self.last_payload = b""
 
     async def post(self, session: aiohttp.ClientSession) -> tuple[int, int, bytes]:
         """Send the next body; return the status, latency in ns and response body."""
@@ -61,7 +61,8 @@ class _Run:
                 self.error_sample = (
                     self.error_sample or f"HTTP {status}: {payload[:200]!r}"
                 )
-            self.last_body = payload.decode(errors="replace")
+            # Decoded once at the end, so large bodies do not slow the run.
+            self.last_payload = payload
 
 
 async def run_job(session: aiohttp.ClientSession, job: LoadJob) -> LoadResult:
@@ -92,7 +93,7 @@ async def run_job(session: aiohttp.ClientSession, job: LoadJob) -> LoadResult:
         p95_ms=percentile(latencies_ms, 0.95),
         p99_ms=percentile(latencies_ms, 0.99),
         max_ms=latencies_ms[-1],
-        last_body=run.last_body,
+        last_body=run.last_payload.decode(errors="replace"),
         error_sample=run.error_sample,
         statuses=run.statuses,
     )
