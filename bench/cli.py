@@ -42,8 +42,8 @@ def _sizes(text: str) -> tuple[int, ...]:
     return values
 
 
-def parse_settings(argv: list[str]) -> Settings:
-    """Read the command line."""
+def _parser() -> argparse.ArgumentParser:
+    """Describe the command line options."""
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description="Measure the WattShift webhook against a baseline webhook.",
@@ -63,14 +63,14 @@ def parse_settings(argv: list[str]) -> Settings:
     parser.add_argument(
         "--repetitions",
         type=int,
-        default=5,
-        help="rounds of one run per target for each size and concurrency (default: 5)",
+        default=15,
+        help="rounds of one run per target for each size and concurrency (default: 15)",
     )
     parser.add_argument(
         "--duration",
         type=float,
-        default=2.0,
-        help="seconds per run (default: 2.0)",
+        default=0.5,
+        help="seconds per run; short runs keep the two runs of a round close in time (default: 0.5)",
     )
     parser.add_argument(
         "--warm-up",
@@ -84,6 +84,12 @@ def parse_settings(argv: list[str]) -> Settings:
         default=20,
         help="SET_POINT_SCHEDULE deliveries to time; 0 skips them (default: 20)",
     )
+    return parser
+
+
+def parse_settings(argv: list[str]) -> Settings:
+    """Read and check the command line."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.repetitions < 1 or args.duration <= 0 or args.warm_up < 0:
         parser.error("--repetitions must be >= 1, --duration > 0, --warm-up >= 0")

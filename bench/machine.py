@@ -54,6 +54,10 @@ def describe() -> list[str]:
     ]
 
 
+# Share of one core that other processes may use before the report warns.
+BUSY_MACHINE_SHARE = 0.1
+
+
 @dataclass(frozen=True, slots=True)
 class CpuSample:
     """CPU time used by the whole machine and by this benchmark, at one instant."""
@@ -88,9 +92,17 @@ def describe_other_load(start: CpuSample, end: CpuSample) -> str:
     RUSAGE_CHILDREN counts only children that were waited for.
     """
     wall = end.wall_s - start.wall_s
-    other = (end.machine_busy_s - start.machine_busy_s) - (end.own_s - start.own_s)
-    return (
-        f"- Other processes: {max(other, 0.0):.1f} CPU seconds during the "
-        f"{wall:.0f} s run ({max(other, 0.0) / wall:.0%} of one core on average); "
+    other = max(
+        (end.machine_busy_s - start.machine_busy_s) - (end.own_s - start.own_s), 0.0
+    )
+    line = (
+        f"- Other processes: {other:.1f} CPU seconds during the {wall:.0f} s run "
+        f"({other / wall:.0%} of one core on average); "
         f"load average at the end {os.getloadavg()[0]:.2f}"
     )
+    if other / wall > BUSY_MACHINE_SHARE:
+        line += (
+            ". Other processes competed for the cores, so latencies and their "
+            "ratios are noisier than on an idle machine."
+        )
+    return line

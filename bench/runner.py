@@ -23,7 +23,7 @@ MAX_REQUESTS_PER_RUN = 200_000
 SCHEDULE_TIMEOUT_S = 30.0
 # The load generator runs as `python -m bench.loadgen` from the repository root.
 _REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-# Longest result line read from the load generator. A result carries the last
+# Maximum length of a result line from the load generator. A result carries the last
 # response body, and a THERMOSTAT_QUERY response about 500 thermostats is
 # about 220 KiB, more than asyncio's default limit of 64 KiB.
 _RESULT_LINE_LIMIT = 64 * 1024 * 1024
