@@ -182,10 +182,12 @@ class Runner:
         baseline = self._job(
             self._home.baseline_url, THERMOSTAT_QUERY, concurrency, settings.duration_s
         )
-        for url in (ours.url, baseline.url):
-            await self._generator.run(
-                self._job(url, THERMOSTAT_QUERY, concurrency, settings.warm_up_s)
-            )
+        # A run of zero seconds would send no request, so --warm-up 0 skips it.
+        if settings.warm_up_s > 0:
+            for url in (ours.url, baseline.url):
+                await self._generator.run(
+                    self._job(url, THERMOSTAT_QUERY, concurrency, settings.warm_up_s)
+                )
 
         rounds: list[Round] = []
         for repetition in range(settings.repetitions):
