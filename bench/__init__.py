@@ -1,0 +1,1 @@
+"""Measure what each WattShift webhook response costs against a baseline webhook."""
