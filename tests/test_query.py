@@ -350,3 +350,30 @@ async def test_new_device_link_changes_next_answer(
     body = await query(post_event)
     assert body["thermostats"]["climate.bedroom"]["deviceId"] == "ws_device_bed"
     assert body["thermostats"]["climate.living_room"]["deviceId"] is None
+
+
+async def test_extension_fields_follow_invalidation(
+    loaded_entry: MockConfigEntry, post_event: WebhookPoster
+) -> None:
+    handler = loaded_entry.runtime_data.query
+    plan = {"value": "first"}
+
+    def add_plan(thermostat: Any, record: dict[str, Any]) -> None:
+        record["plan"] = plan["value"]
+
+    remove = handler.async_add_extension(add_plan)
+    first = await query(post_event)
+    plan["value"] = "second"
+    cached = await query(post_event)
+    handler.async_invalidate()
+    fresh = await query(post_event)
+    subset = await query(post_event, ["climate.hall"])
+    remove()
+    without = await query(post_event)
+
+    assert first["thermostats"]["climate.hall"]["plan"] == "first"
+    # Until its owner invalidates, the cached response is reused as it is.
+    assert cached == first
+    assert fresh["thermostats"]["climate.hall"]["plan"] == "second"
+    assert subset["thermostats"]["climate.hall"]["plan"] == "second"
+    assert "plan" not in without["thermostats"]["climate.hall"]

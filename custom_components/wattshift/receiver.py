@@ -37,6 +37,8 @@ class EventReply:
 
     body: dict[str, Any]
     status: HTTPStatus = HTTPStatus.OK
+    encoded: bytes | None = None
+    """The body already encoded as JSON, sent instead of encoding body."""
 
 
 type EventHandler = Callable[[Envelope], Awaitable[EventReply]]
@@ -173,6 +175,8 @@ class WebhookReceiver:
                 ),
                 HTTPStatus.INTERNAL_SERVER_ERROR,
             )
+        if reply.encoded is not None:
+            return _json_bytes(reply.encoded, reply.status)
         return _json(reply.body, reply.status)
 
     def _not_handled_reply(self, event_type: str) -> web.Response:
@@ -207,7 +211,10 @@ def _decode(body: str) -> Any:
 
 
 def _json(body: dict[str, Any], status: HTTPStatus) -> web.Response:
-    """Serialise an answer with Home Assistant's fast JSON encoder."""
-    return web.Response(
-        body=json_bytes(body), status=status, content_type="application/json"
-    )
+    """Serialise a response body with Home Assistant's fast JSON encoder."""
+    return _json_bytes(json_bytes(body), status)
+
+
+def _json_bytes(body: bytes, status: HTTPStatus) -> web.Response:
+    """Send a JSON body that is already encoded."""
+    return web.Response(body=body, status=status, content_type="application/json")
