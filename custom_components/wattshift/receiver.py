@@ -18,6 +18,7 @@ from aiohttp import web
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.json import json_bytes
 from homeassistant.util import dt as dt_util
+from homeassistant.util.aiohttp import MockRequest
 from homeassistant.util.json import json_loads
 
 from .const import HEADER_SECURITY_KEY, LOGGER
@@ -143,9 +144,7 @@ class WebhookReceiver:
             )
 
         try:
-            # Cloudhook deliveries arrive as a MockRequest, which has text()
-            # but no read().
-            envelope = parse_envelope(_decode(await request.text()))
+            envelope = parse_envelope(_decode(await _read_body(request)))
         except PayloadError as err:
             return _json(
                 error_response("invalid_payload", str(err)), HTTPStatus.BAD_REQUEST
@@ -200,7 +199,16 @@ class WebhookReceiver:
             listener()
 
 
-def _decode(body: str) -> Any:
+async def _read_body(request: web.Request | MockRequest) -> bytes | str:
+    """Read the raw body; JSON decodes bytes without a text copy first."""
+    if isinstance(request, web.BaseRequest):
+        return await request.read()
+    # Cloudhook deliveries arrive as Home Assistant's MockRequest, which has
+    # text() but no read().
+    return await request.text()
+
+
+def _decode(body: bytes | str) -> Any:
     """Decode a request body as JSON."""
     if not body:
         raise PayloadError("The request body is empty; a JSON object is required.")
