@@ -2,7 +2,8 @@
 
 WattShift documents the delivery envelope ``{"eventType": ..., "data": ...}``,
 the ``x-ws-security-key`` header and the SET_POINT_SCHEDULE body. It does not
-document what a THERMOSTAT_QUERY carries or what it expects back. Every guess
+document what a THERMOSTAT_QUERY carries, what either event expects back, or
+which SET_POINT_SCHEDULE field wins when several carry a setpoint. Every guess
 about those open points lives in this module and is marked ``NOTE: guess``, so
 that a confirmed contract changes this file only.
 """
@@ -10,8 +11,12 @@ that a confirmed contract changes this file only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
+import itertools
+import math
 from typing import Any, Final
 
 from homeassistant.components.climate.const import (
@@ -36,6 +41,8 @@ from homeassistant.core import State
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .api import EventType
+from .schedule import DeviceSchedule, ScheduleBlock, ScheduleMode
+from .targets import ClimateTarget, convert
 from .thermostats import ExposedThermostat
 
 
@@ -280,3 +287,294 @@ def error_response(error: str, message: str) -> dict[str, Any]:
 def _isoformat(moment: datetime) -> str:
     """Format an aware UTC datetime the way WattShift writes instants."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# SET_POINT_SCHEDULE ---------------------------------------------------------
+#
+# WattShift documents the body as {"<device id>": {"blocks": [...],
+# "startDatetime", "endDatetime", "tempUnits"}} with blocks of
+# startDatetime, endDatetime, targetTemp, targetHeatSetpoint,
+# targetCoolSetpoint and targetMode. It does not document the response.
+
+# WattShift validates its own temperatures as -50 < x < 200 in either unit.
+_SCHEDULE_TEMP_RANGE: Final = (-50.0, 200.0)
+
+
+class BlockStatus(StrEnum):
+    """Fate of one block of a delivered schedule."""
+
+    SCHEDULED = "scheduled"
+    APPLIED = "applied"
+    CLAMPED = "clamped"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockOutcome:
+    """The fate of one delivered block on its thermostat."""
+
+    block: ScheduleBlock
+    status: BlockStatus
+    current: bool
+    target: ClimateTarget | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOutcome:
+    """The fate of one delivered device schedule."""
+
+    entity_id: str | None
+    following: bool
+    blocks: tuple[BlockOutcome, ...]
+    last_error: str | None = None
+
+
+def parse_set_point_schedule(envelope: Envelope) -> dict[str, DeviceSchedule]:
+    """Read and check every device schedule of a SET_POINT_SCHEDULE delivery."""
+    data = envelope.data
+    if not isinstance(data, Mapping) or not data:
+        raise PayloadError(
+            "data must be an object that maps WattShift device ids to schedules."
+        )
+    schedules: dict[str, DeviceSchedule] = {}
+    for device_id, value in data.items():
+        if not isinstance(value, Mapping):
+            raise PayloadError(f"The schedule of {device_id} must be an object.")
+        schedules[device_id] = _parse_device_schedule(device_id, value)
+    return schedules
+
+
+def _parse_device_schedule(device_id: str, value: Mapping[str, Any]) -> DeviceSchedule:
+    """Check one device's schedule window, unit and blocks."""
+    unit = _parse_unit(value.get("tempUnits"))
+    if unit is None:
+        raise PayloadError(f'{device_id}: tempUnits is missing; send "F" or "C".')
+    start = _parse_instant(value.get("startDatetime"), f"{device_id}.startDatetime")
+    end = _parse_instant(value.get("endDatetime"), f"{device_id}.endDatetime")
+    if end <= start:
+        raise PayloadError(f"{device_id}: endDatetime must be after startDatetime.")
+    raw_blocks = value.get("blocks")
+    if not isinstance(raw_blocks, list):
+        raise PayloadError(f"{device_id}: blocks must be a list.")
+
+    blocks: list[tuple[str, ScheduleBlock]] = []
+    for index, raw in enumerate(raw_blocks):
+        where = f"{device_id}.blocks[{index}]"
+        block = _parse_block(raw, unit, where)
+        if block.start < start or block.end > end:
+            raise PayloadError(
+                f"{where} lies outside the schedule window "
+                f"{_isoformat(start)} to {_isoformat(end)}."
+            )
+        blocks.append((where, block))
+
+    blocks.sort(key=lambda item: item[1].start)
+    for (previous_where, previous), (where, block) in itertools.pairwise(blocks):
+        if block.start < previous.end:
+            raise PayloadError(f"{previous_where} and {where} overlap.")
+    return DeviceSchedule(
+        start=start, end=end, unit=unit, blocks=tuple(block for _, block in blocks)
+    )
+
+
+def _parse_block(raw: Any, unit: UnitOfTemperature, where: str) -> ScheduleBlock:
+    """Check one block and resolve which setpoints its mode uses.
+
+    NOTE: guess. WattShift does not say which field wins when a block has
+    both targetTemp and the heat or cool setpoint. The mode's own setpoint
+    (targetHeatSetpoint in HEAT, targetCoolSetpoint in COOL) wins over
+    targetTemp. In AUTO, both setpoints make the range, and targetTemp alone
+    is the comfort point in its middle.
+    """
+    if not isinstance(raw, Mapping):
+        raise PayloadError(f"{where} must be an object.")
+    start = _parse_instant(raw.get("startDatetime"), f"{where}.startDatetime")
+    end = _parse_instant(raw.get("endDatetime"), f"{where}.endDatetime")
+    if end <= start:
+        raise PayloadError(f"{where}: endDatetime must be after startDatetime.")
+    mode = _parse_mode(raw.get("targetMode"), where)
+    temperature = _parse_temperature(raw, "targetTemp", where)
+    heat = _parse_temperature(raw, "targetHeatSetpoint", where)
+    cool = _parse_temperature(raw, "targetCoolSetpoint", where)
+
+    match mode:
+        case ScheduleMode.OFF:
+            return ScheduleBlock(start, end, mode, unit)
+        case ScheduleMode.HEAT:
+            setpoint = heat if heat is not None else temperature
+            if setpoint is None:
+                raise PayloadError(
+                    f"{where} is HEAT but has no targetHeatSetpoint or targetTemp."
+                )
+            return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
+        case ScheduleMode.COOL:
+            setpoint = cool if cool is not None else temperature
+            if setpoint is None:
+                raise PayloadError(
+                    f"{where} is COOL but has no targetCoolSetpoint or targetTemp."
+                )
+            return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
+    if heat is None and cool is None and temperature is None:
+        raise PayloadError(
+            f"{where} is AUTO but has no targetHeatSetpoint, "
+            "targetCoolSetpoint or targetTemp."
+        )
+    if heat is not None and cool is not None and heat > cool:
+        raise PayloadError(
+            f"{where}: targetHeatSetpoint must not be above targetCoolSetpoint."
+        )
+    return ScheduleBlock(
+        start, end, mode, unit, temperature=temperature, heat=heat, cool=cool
+    )
+
+
+def _parse_instant(value: Any, where: str) -> datetime:
+    """Read an ISO 8601 instant with a UTC offset and return it in UTC."""
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f"{where} is missing; send an ISO 8601 instant.")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise PayloadError(f"{where} is not an ISO 8601 instant: {value!r}.") from err
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise PayloadError(
+            f"{where} has no UTC offset: {value!r}. Send Z or an offset such as "
+            "+01:00, because a local time is ambiguous when clocks change."
+        )
+    return moment.astimezone(UTC)
+
+
+def _parse_mode(value: Any, where: str) -> ScheduleMode:
+    """Read targetMode; NOTE: guess: the case of the letters does not matter."""
+    if isinstance(value, str):
+        with suppress(ValueError):
+            return ScheduleMode(value.strip().upper())
+    raise PayloadError(
+        f"{where}.targetMode must be one of OFF, HEAT, COOL or AUTO, not {value!r}."
+    )
+
+
+def _parse_temperature(
+    block: Mapping[str, Any], field: str, where: str
+) -> float | None:
+    """Read a temperature sent as a number or a numeric string; None if absent.
+
+    NOTE: guess. WattShift's guide sends targetTemp as a string such as "70"
+    and its schema as a number or null, so all three are accepted.
+    """
+    value = block.get(field)
+    if value is None:
+        return None
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        with suppress(ValueError):
+            number = float(value.strip())
+    if number is None or not math.isfinite(number):
+        raise PayloadError(f"{where}.{field} must be a number, not {value!r}.")
+    low, high = _SCHEDULE_TEMP_RANGE
+    if not low < number < high:
+        raise PayloadError(
+            f"{where}.{field} is {number:g}, outside WattShift's range of "
+            f"{low:g} to {high:g}."
+        )
+    return number
+
+
+def schedule_acknowledgement(
+    devices: Mapping[str, DeviceOutcome | None], system_unit: str
+) -> dict[str, Any]:
+    """Build the answer to a SET_POINT_SCHEDULE: per device and block, what happens.
+
+    NOTE: guess. WattShift documents no answer to its schedule deliveries.
+    Devices keep the ids WattShift sent; None marks an unknown device.
+    Temperatures are given in each schedule's own tempUnits.
+    """
+    answer: dict[str, Any] = {}
+    for device_id, outcome in devices.items():
+        if outcome is None:
+            answer[device_id] = {
+                "status": "unknown_device",
+                "reason": "No thermostat exposed to WattShift is linked to this id.",
+            }
+            continue
+        answer[device_id] = {
+            "status": "accepted",
+            "entityId": outcome.entity_id,
+            "following": outcome.following,
+            "lastError": outcome.last_error,
+            "blocks": [_block_answer(block, system_unit) for block in outcome.blocks],
+        }
+    return {
+        "eventType": EventType.SET_POINT_SCHEDULE,
+        "handled": True,
+        "devices": answer,
+    }
+
+
+def _block_answer(outcome: BlockOutcome, system_unit: str) -> dict[str, Any]:
+    """Describe one block's fate in WattShift's field names."""
+    block = outcome.block
+    answer: dict[str, Any] = {
+        "startDatetime": _isoformat(block.start),
+        "endDatetime": _isoformat(block.end),
+        "targetMode": block.mode.value,
+        "status": outcome.status.value,
+        "current": outcome.current,
+    }
+    if (target := outcome.target) is not None:
+        answer["hvacMode"] = target.hvac_mode.value
+        fields = {
+            "targetTemp": target.temperature,
+            "targetHeatSetpoint": target.target_temp_low,
+            "targetCoolSetpoint": target.target_temp_high,
+        }
+        for field, value in fields.items():
+            if value is not None:
+                answer[field] = round(convert(value, system_unit, block.unit), 1)
+    if outcome.reason is not None:
+        answer["reason"] = outcome.reason
+    return answer
+
+
+def schedule_query_fields(
+    *,
+    enabled: bool,
+    following: bool,
+    block: ScheduleBlock | None,
+    next_block: ScheduleBlock | None,
+    source: str | None,
+    override_until: datetime | None,
+    last_error: str | None,
+) -> dict[str, Any]:
+    """Describe a thermostat's schedule for its THERMOSTAT_QUERY record.
+
+    NOTE: guess. WattShift does not say what it expects back; the block is
+    given in the fields and unit WattShift sent it in.
+    """
+    return {
+        "enabled": enabled,
+        "following": following,
+        "block": _query_block(block),
+        "nextBlock": _query_block(next_block),
+        "source": source,
+        "overrideUntil": _isoformat(override_until) if override_until else None,
+        "lastError": last_error,
+    }
+
+
+def _query_block(block: ScheduleBlock | None) -> dict[str, Any] | None:
+    """Describe one block in WattShift's own field names."""
+    if block is None:
+        return None
+    return {
+        "startDatetime": _isoformat(block.start),
+        "endDatetime": _isoformat(block.end),
+        "targetMode": block.mode.value,
+        "targetTemp": block.temperature,
+        "targetHeatSetpoint": block.heat,
+        "targetCoolSetpoint": block.cool,
+        "tempUnits": WATTSHIFT_UNITS[block.unit],
+    }
