@@ -31,9 +31,11 @@ from .const import (
     LOGGER,
 )
 from .data import WattShiftConfigEntry, WattShiftData
+from .engine import ScheduleEngine
 from .query import ThermostatQueryHandler
 from .receiver import SecurityKeys, WebhookReceiver
 from .repairs import async_delete_linked_device_issues, async_report_unknown_device
+from .schedule_store import async_remove_store
 from .services import async_setup_services
 from .thermostats import ThermostatDirectory
 from .webhook import WebhookManager
@@ -65,6 +67,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         on_unknown_device=partial(async_report_unknown_device, hass, entry),
     )
     receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
+    schedules = ScheduleEngine(
+        hass,
+        entry,
+        thermostats,
+        receiver,
+        query,
+        on_unknown_device=partial(async_report_unknown_device, hass, entry),
+    )
+    await schedules.async_load()
     manager = WebhookManager(hass, entry, client, receiver)
     entry.runtime_data = WattShiftData(
         client=client,
@@ -73,6 +84,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         webhook=manager,
         query=query,
         credentials=_credentials(entry.data),
+        schedules=schedules,
     )
 
     # Register with WattShift before anything else depends on the entry.
@@ -99,6 +111,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         manager.async_stop()
         raise
 
+    schedules.async_start()
+    entry.async_on_unload(schedules.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
 
@@ -109,7 +123,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> None:
-    """Delete the repair issues and the cloudhook of a removed entry; never raises."""
+    """Delete the stored schedules, repair issues and cloudhook of a removed entry."""
+    await async_remove_store(hass, entry.entry_id)
     issues = ir.async_get(hass)
     for domain, issue_id in list(issues.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:
@@ -140,6 +155,7 @@ async def _async_entry_updated(
         entry.options.get(CONF_DEVICE_LINKS, {}),
     )
     async_delete_linked_device_issues(hass, entry)
+    data.schedules.async_options_updated()
     manager.async_schedule_sync()
 
 

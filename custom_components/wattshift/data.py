@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -11,6 +12,9 @@ from .query import ThermostatQueryHandler
 from .receiver import WebhookReceiver
 from .thermostats import ThermostatDirectory
 from .webhook import WebhookManager
+
+if TYPE_CHECKING:
+    from .engine import ScheduleEngine
 
 type WattShiftConfigEntry = ConfigEntry[WattShiftData]
 
@@ -26,3 +30,4 @@ class WattShiftData:
     query: ThermostatQueryHandler
     credentials: tuple[str, str]
     """API key and base URL the client was built with."""
+    schedules: ScheduleEngine
