@@ -58,7 +58,7 @@ def schedule_event(data: dict[str, Any]) -> dict[str, Any]:
 async def send_schedule(
     hass: HomeAssistant, post_event: WebhookPoster, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Deliver schedules, wait for the writes they start and return the answer."""
+    """Deliver schedules, wait for the writes they start and return the response."""
     status, body = await post_event(schedule_event(data))
     assert status == 200, body
     await hass.async_block_till_done()

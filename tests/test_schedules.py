@@ -322,7 +322,7 @@ async def test_mode_dependent_limits_respected(
         ("set_hvac_mode", {"entity_id": LIVING, "hvac_mode": "cool"}),
         ("set_temperature", {"entity_id": LIVING, "temperature": 18.0}),
     ]
-    # The answer was planned before the mode changed, against 7 °C.
+    # The acknowledgement was planned before the mode changed, against 7 °C.
     assert body["devices"]["ws_device_living"]["blocks"][0]["targetTemp"] == 15.0
 
 
@@ -592,7 +592,7 @@ def _without_units(schedule: dict[str, Any]) -> dict[str, Any]:
         ),
         (
             {"ws_device_living": device_schedule([_valid_block(targetTemp=None)])},
-            "is HEAT but has no targetHeatSetpoint or targetTemp",
+            "targetMode is HEAT but the block has no targetHeatSetpoint or targetTemp",
         ),
         (
             {
@@ -1040,3 +1040,55 @@ async def test_removed_entry_deletes_store(
     await hass.async_block_till_done()
 
     assert key not in hass_storage
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_query_record_has_schedule(
+    hass: HomeAssistant, post_event: WebhookPoster, calls: ClimateCalls
+) -> None:
+    await send_schedule(
+        hass,
+        post_event,
+        {
+            "ws_device_living": device_schedule(
+                [
+                    block(NOON, HOUR, "HEAT", targetTemp="70"),
+                    block(
+                        HOUR, TWO, "AUTO", targetHeatSetpoint=66, targetCoolSetpoint=76
+                    ),
+                ],
+                unit="F",
+            )
+        },
+    )
+
+    status, body = await post_event({"eventType": "THERMOSTAT_QUERY", "data": {}})
+
+    assert status == 200
+    assert body["thermostats"][LIVING]["schedule"] == {
+        "enabled": True,
+        "following": True,
+        "block": {
+            "startDatetime": iso(NOON),
+            "endDatetime": iso(HOUR),
+            "targetMode": "HEAT",
+            "targetTemp": 70.0,
+            "targetHeatSetpoint": None,
+            "targetCoolSetpoint": None,
+            "tempUnits": "F",
+        },
+        "nextBlock": {
+            "startDatetime": iso(HOUR),
+            "endDatetime": iso(TWO),
+            "targetMode": "AUTO",
+            "targetTemp": None,
+            "targetHeatSetpoint": 66.0,
+            "targetCoolSetpoint": 76.0,
+            "tempUnits": "F",
+        },
+        "source": "wattshift",
+        "overrideUntil": None,
+        "lastError": None,
+    }
+    assert body["thermostats"]["climate.bedroom"]["schedule"]["block"] is None
+    assert body["thermostats"]["climate.bedroom"]["schedule"]["source"] is None

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 import itertools
 import math
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from homeassistant.components.climate.const import (
     ATTR_CURRENT_HUMIDITY,
@@ -309,8 +309,7 @@ class BlockStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True, slots=True)
-class BlockOutcome:
+class BlockOutcome(NamedTuple):
     """The fate of one delivered block on its thermostat."""
 
     block: ScheduleBlock
@@ -338,47 +337,83 @@ def parse_set_point_schedule(envelope: Envelope) -> dict[str, DeviceSchedule]:
             "data must be an object that maps WattShift device ids to schedules."
         )
     schedules: dict[str, DeviceSchedule] = {}
+    # Blocks start where the one before ends, and devices share their block
+    # times, so each distinct text is parsed once.
+    instants: dict[str, datetime] = {}
     for device_id, value in data.items():
         if not isinstance(value, Mapping):
             raise PayloadError(f"The schedule of {device_id} must be an object.")
-        schedules[device_id] = _parse_device_schedule(device_id, value)
+        schedules[device_id] = _parse_device_schedule(device_id, value, instants)
     return schedules
 
 
-def _parse_device_schedule(device_id: str, value: Mapping[str, Any]) -> DeviceSchedule:
+def _parse_device_schedule(
+    device_id: str, value: Mapping[str, Any], instants: dict[str, datetime]
+) -> DeviceSchedule:
     """Check one device's schedule window, unit and blocks."""
     unit = _parse_unit(value.get("tempUnits"))
     if unit is None:
         raise PayloadError(f'{device_id}: tempUnits is missing; send "F" or "C".')
-    start = _parse_instant(value.get("startDatetime"), f"{device_id}.startDatetime")
-    end = _parse_instant(value.get("endDatetime"), f"{device_id}.endDatetime")
+    try:
+        start = _parse_instant(value.get("startDatetime"), "startDatetime", instants)
+        end = _parse_instant(value.get("endDatetime"), "endDatetime", instants)
+    except _FieldError as err:
+        raise PayloadError(f"{device_id}.{err}") from None
     if end <= start:
         raise PayloadError(f"{device_id}: endDatetime must be after startDatetime.")
     raw_blocks = value.get("blocks")
     if not isinstance(raw_blocks, list):
         raise PayloadError(f"{device_id}: blocks must be a list.")
 
-    blocks: list[tuple[str, ScheduleBlock]] = []
+    blocks: list[ScheduleBlock] = []
     for index, raw in enumerate(raw_blocks):
-        where = f"{device_id}.blocks[{index}]"
-        block = _parse_block(raw, unit, where)
+        try:
+            block = _parse_block(raw, unit, instants)
+        except _FieldError as err:
+            raise PayloadError(f"{device_id}.blocks[{index}].{err}") from None
         if block.start < start or block.end > end:
             raise PayloadError(
-                f"{where} lies outside the schedule window "
+                f"{device_id}.blocks[{index}] lies outside the schedule window "
                 f"{_isoformat(start)} to {_isoformat(end)}."
             )
-        blocks.append((where, block))
+        blocks.append(block)
 
-    blocks.sort(key=lambda item: item[1].start)
-    for (previous_where, previous), (where, block) in itertools.pairwise(blocks):
-        if block.start < previous.end:
-            raise PayloadError(f"{previous_where} and {where} overlap.")
+    _check_overlaps(device_id, blocks)
     return DeviceSchedule(
-        start=start, end=end, unit=unit, blocks=tuple(block for _, block in blocks)
+        start=start,
+        end=end,
+        unit=unit,
+        blocks=tuple(sorted(blocks, key=_block_start)),
     )
 
 
-def _parse_block(raw: Any, unit: UnitOfTemperature, where: str) -> ScheduleBlock:
+def _check_overlaps(device_id: str, blocks: list[ScheduleBlock]) -> None:
+    """Reject blocks that overlap, naming them by their position in the delivery."""
+    order = sorted(range(len(blocks)), key=lambda index: blocks[index].start)
+    for earlier, later in itertools.pairwise(order):
+        if blocks[later].start < blocks[earlier].end:
+            first, second = sorted((earlier, later))
+            raise PayloadError(
+                f"{device_id}.blocks[{first}] and {device_id}.blocks[{second}] overlap."
+            )
+
+
+def _block_start(block: ScheduleBlock) -> datetime:
+    """Return the sort key of a block."""
+    return block.start
+
+
+class _FieldError(Exception):
+    """A field of a block is invalid; the caller adds where the block is."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        """Describe the problem of one field, such as "targetTemp"."""
+        super().__init__(f"{field} {problem}")
+
+
+def _parse_block(
+    raw: Any, unit: UnitOfTemperature, instants: dict[str, datetime]
+) -> ScheduleBlock:
     """Check one block and resolve which setpoints its mode uses.
 
     NOTE: guess. WattShift does not say which field wins when a block has
@@ -388,76 +423,83 @@ def _parse_block(raw: Any, unit: UnitOfTemperature, where: str) -> ScheduleBlock
     is the comfort point in its middle.
     """
     if not isinstance(raw, Mapping):
-        raise PayloadError(f"{where} must be an object.")
-    start = _parse_instant(raw.get("startDatetime"), f"{where}.startDatetime")
-    end = _parse_instant(raw.get("endDatetime"), f"{where}.endDatetime")
+        raise _FieldError("block", "must be an object.")
+    start = _parse_instant(raw.get("startDatetime"), "startDatetime", instants)
+    end = _parse_instant(raw.get("endDatetime"), "endDatetime", instants)
     if end <= start:
-        raise PayloadError(f"{where}: endDatetime must be after startDatetime.")
-    mode = _parse_mode(raw.get("targetMode"), where)
-    temperature = _parse_temperature(raw, "targetTemp", where)
-    heat = _parse_temperature(raw, "targetHeatSetpoint", where)
-    cool = _parse_temperature(raw, "targetCoolSetpoint", where)
+        raise _FieldError("endDatetime", "must be after startDatetime.")
+    mode = _parse_mode(raw.get("targetMode"))
+    temperature = _parse_temperature(raw, "targetTemp")
+    heat = _parse_temperature(raw, "targetHeatSetpoint")
+    cool = _parse_temperature(raw, "targetCoolSetpoint")
 
-    match mode:
-        case ScheduleMode.OFF:
-            return ScheduleBlock(start, end, mode, unit)
-        case ScheduleMode.HEAT:
-            setpoint = heat if heat is not None else temperature
-            if setpoint is None:
-                raise PayloadError(
-                    f"{where} is HEAT but has no targetHeatSetpoint or targetTemp."
-                )
-            return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
-        case ScheduleMode.COOL:
-            setpoint = cool if cool is not None else temperature
-            if setpoint is None:
-                raise PayloadError(
-                    f"{where} is COOL but has no targetCoolSetpoint or targetTemp."
-                )
-            return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
+    if mode is ScheduleMode.OFF:
+        return ScheduleBlock(start, end, mode, unit)
+    if mode is ScheduleMode.HEAT:
+        setpoint = heat if heat is not None else temperature
+        if setpoint is None:
+            raise _FieldError(
+                "targetMode",
+                "is HEAT but the block has no targetHeatSetpoint or targetTemp.",
+            )
+        return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
+    if mode is ScheduleMode.COOL:
+        setpoint = cool if cool is not None else temperature
+        if setpoint is None:
+            raise _FieldError(
+                "targetMode",
+                "is COOL but the block has no targetCoolSetpoint or targetTemp.",
+            )
+        return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
     if heat is None and cool is None and temperature is None:
-        raise PayloadError(
-            f"{where} is AUTO but has no targetHeatSetpoint, "
-            "targetCoolSetpoint or targetTemp."
+        raise _FieldError(
+            "targetMode",
+            "is AUTO but the block has no targetHeatSetpoint, "
+            "targetCoolSetpoint or targetTemp.",
         )
     if heat is not None and cool is not None and heat > cool:
-        raise PayloadError(
-            f"{where}: targetHeatSetpoint must not be above targetCoolSetpoint."
-        )
+        raise _FieldError("targetHeatSetpoint", "must not be above targetCoolSetpoint.")
     return ScheduleBlock(
         start, end, mode, unit, temperature=temperature, heat=heat, cool=cool
     )
 
 
-def _parse_instant(value: Any, where: str) -> datetime:
+def _parse_instant(value: Any, field: str, instants: dict[str, datetime]) -> datetime:
     """Read an ISO 8601 instant with a UTC offset and return it in UTC."""
+    if isinstance(value, str) and (known := instants.get(value)) is not None:
+        return known
     if not isinstance(value, str) or not value:
-        raise PayloadError(f"{where} is missing; send an ISO 8601 instant.")
+        raise _FieldError(field, "is missing; send an ISO 8601 instant.")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError as err:
-        raise PayloadError(f"{where} is not an ISO 8601 instant: {value!r}.") from err
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise PayloadError(
-            f"{where} has no UTC offset: {value!r}. Send Z or an offset such as "
-            "+01:00, because a local time is ambiguous when clocks change."
+    except ValueError:
+        raise _FieldError(field, f"is not an ISO 8601 instant: {value!r}.") from None
+    if moment.utcoffset() is None:
+        raise _FieldError(
+            field,
+            f"has no UTC offset: {value!r}. Send Z or an offset such as +01:00, "
+            "because a local time is ambiguous when clocks change.",
         )
-    return moment.astimezone(UTC)
+    instants[value] = moment = moment.astimezone(UTC)
+    return moment
 
 
-def _parse_mode(value: Any, where: str) -> ScheduleMode:
-    """Read targetMode; NOTE: guess: the case of the letters does not matter."""
+# NOTE: guess. WattShift writes modes in capitals; other cases are accepted.
+_SCHEDULE_MODES: Final = {mode.value: mode for mode in ScheduleMode}
+
+
+def _parse_mode(value: Any) -> ScheduleMode:
+    """Read targetMode."""
     if isinstance(value, str):
-        with suppress(ValueError):
-            return ScheduleMode(value.strip().upper())
-    raise PayloadError(
-        f"{where}.targetMode must be one of OFF, HEAT, COOL or AUTO, not {value!r}."
+        mode = _SCHEDULE_MODES.get(value) or _SCHEDULE_MODES.get(value.strip().upper())
+        if mode is not None:
+            return mode
+    raise _FieldError(
+        "targetMode", f"must be one of OFF, HEAT, COOL or AUTO, not {value!r}."
     )
 
 
-def _parse_temperature(
-    block: Mapping[str, Any], field: str, where: str
-) -> float | None:
+def _parse_temperature(block: Mapping[str, Any], field: str) -> float | None:
     """Read a temperature sent as a number or a numeric string; None if absent.
 
     NOTE: guess. WattShift's guide sends targetTemp as a string such as "70"
@@ -467,18 +509,17 @@ def _parse_temperature(
     if value is None:
         return None
     number: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if type(value) is float or type(value) is int:  # bool is a subclass of int
         number = float(value)
     elif isinstance(value, str):
         with suppress(ValueError):
             number = float(value.strip())
     if number is None or not math.isfinite(number):
-        raise PayloadError(f"{where}.{field} must be a number, not {value!r}.")
+        raise _FieldError(field, f"must be a number, not {value!r}.")
     low, high = _SCHEDULE_TEMP_RANGE
     if not low < number < high:
-        raise PayloadError(
-            f"{where}.{field} is {number:g}, outside WattShift's range of "
-            f"{low:g} to {high:g}."
+        raise _FieldError(
+            field, f"is {number:g}, outside WattShift's range of {low:g} to {high:g}."
         )
     return number
 
@@ -486,57 +527,95 @@ def _parse_temperature(
 def schedule_acknowledgement(
     devices: Mapping[str, DeviceOutcome | None], system_unit: str
 ) -> dict[str, Any]:
-    """Build the answer to a SET_POINT_SCHEDULE: per device and block, what happens.
+    """Build the response to a SET_POINT_SCHEDULE: per device and block, what happens.
 
-    NOTE: guess. WattShift documents no answer to its schedule deliveries.
-    Devices keep the ids WattShift sent; None marks an unknown device.
+    NOTE: guess. WattShift documents no response to its schedule deliveries.
+    Devices keep the ids WattShift sent, and None marks an unknown device.
     Temperatures are given in each schedule's own tempUnits.
     """
-    answer: dict[str, Any] = {}
+    formatter = _BlockFormatter(system_unit)
+    response: dict[str, Any] = {}
     for device_id, outcome in devices.items():
         if outcome is None:
-            answer[device_id] = {
+            response[device_id] = {
                 "status": "unknown_device",
                 "reason": "No thermostat exposed to WattShift is linked to this id.",
             }
             continue
-        answer[device_id] = {
+        response[device_id] = {
             "status": "accepted",
             "entityId": outcome.entity_id,
             "following": outcome.following,
             "lastError": outcome.last_error,
-            "blocks": [_block_answer(block, system_unit) for block in outcome.blocks],
+            "blocks": [formatter.describe(block) for block in outcome.blocks],
         }
     return {
         "eventType": EventType.SET_POINT_SCHEDULE,
         "handled": True,
-        "devices": answer,
+        "devices": response,
     }
 
 
-def _block_answer(outcome: BlockOutcome, system_unit: str) -> dict[str, Any]:
-    """Describe one block's fate in WattShift's field names."""
-    block = outcome.block
-    answer: dict[str, Any] = {
-        "startDatetime": _isoformat(block.start),
-        "endDatetime": _isoformat(block.end),
-        "targetMode": block.mode.value,
-        "status": outcome.status.value,
-        "current": outcome.current,
-    }
-    if (target := outcome.target) is not None:
-        answer["hvacMode"] = target.hvac_mode.value
-        fields = {
-            "targetTemp": target.temperature,
-            "targetHeatSetpoint": target.target_temp_low,
-            "targetCoolSetpoint": target.target_temp_high,
+class _BlockFormatter:
+    """Describe block outcomes in WattShift's field names.
+
+    Instants and outcomes repeat across blocks and devices, so each distinct
+    one is formatted once per response.
+    """
+
+    def __init__(self, system_unit: str) -> None:
+        """Format temperatures from Home Assistant's unit."""
+        self._system_unit = system_unit
+        self._instants: dict[datetime, str] = {}
+        self._fields: dict[tuple[object, ...], dict[str, Any]] = {}
+
+    def describe(self, outcome: BlockOutcome) -> dict[str, Any]:
+        """Describe one block's fate."""
+        block = outcome.block
+        # Enum members are singletons, so their ids make a cheap cache key.
+        key = (
+            id(block.mode),
+            id(block.unit),
+            id(outcome.status),
+            id(outcome.target),
+            outcome.current,
+            outcome.reason,
+        )
+        if (fields := self._fields.get(key)) is None:
+            fields = self._fields[key] = self._outcome_fields(outcome)
+        return {
+            "startDatetime": self._instant(block.start),
+            "endDatetime": self._instant(block.end),
+            **fields,
         }
-        for field, value in fields.items():
-            if value is not None:
-                answer[field] = round(convert(value, system_unit, block.unit), 1)
-    if outcome.reason is not None:
-        answer["reason"] = outcome.reason
-    return answer
+
+    def _outcome_fields(self, outcome: BlockOutcome) -> dict[str, Any]:
+        """Describe a block's mode, status, target and reason."""
+        fields: dict[str, Any] = {
+            "targetMode": outcome.block.mode.value,
+            "status": outcome.status.value,
+            "current": outcome.current,
+        }
+        if (target := outcome.target) is not None:
+            fields["hvacMode"] = target.hvac_mode.value
+            values = {
+                "targetTemp": target.temperature,
+                "targetHeatSetpoint": target.target_temp_low,
+                "targetCoolSetpoint": target.target_temp_high,
+            }
+            unit = outcome.block.unit
+            for name, value in values.items():
+                if value is not None:
+                    fields[name] = round(convert(value, self._system_unit, unit), 1)
+        if outcome.reason is not None:
+            fields["reason"] = outcome.reason
+        return fields
+
+    def _instant(self, moment: datetime) -> str:
+        """Format an instant, once per distinct instant."""
+        if (text := self._instants.get(moment)) is None:
+            text = self._instants[moment] = _isoformat(moment)
+        return text
 
 
 def schedule_query_fields(

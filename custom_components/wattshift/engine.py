@@ -43,8 +43,6 @@ from .const import (
     LOGGER,
 )
 from .contract import (
-    BlockOutcome,
-    BlockStatus,
     DeviceOutcome,
     Envelope,
     PayloadError,
@@ -53,6 +51,7 @@ from .contract import (
     schedule_query_fields,
 )
 from .data import WattShiftConfigEntry
+from .outcomes import predict_outcomes
 from .overrides import (
     EVENT_OVERRIDE,
     AppliedTarget,
@@ -75,7 +74,6 @@ from .schedule import (
     prune_blocks,
 )
 from .schedule_store import ScheduleStore, StoredThermostat, thermostats_to_dict
-from .targets import TargetPlan, ThermostatTraits, plan_target
 from .thermostat_entity import async_remove_thermostat_devices
 from .thermostats import ExposedThermostat, ThermostatDirectory
 from .writer import async_read_traits, async_write_block
@@ -89,7 +87,7 @@ _OWN_CONTEXTS_KEPT: Final = 8
 
 
 class Source(StrEnum):
-    """Where the mode and setpoints a thermostat shows came from."""
+    """Origin of the mode and setpoints a thermostat shows."""
 
     WATTSHIFT = "wattshift"
     USER = "user"
@@ -117,7 +115,7 @@ class ThermostatSchedule:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleStatus:
-    """What one thermostat's schedule is doing now."""
+    """State of one thermostat's schedule now."""
 
     enabled: bool
     following: bool
@@ -278,8 +276,9 @@ class ScheduleEngine:
 
         if changed:
             self._save()
-            for ref in changed:
-                self._refresh(ref)
+            # Writes, timers and entity updates start after the acknowledgement
+            # has been built, so that a large delivery is acknowledged quickly.
+            self._hass.loop.call_soon(self._async_refresh_all, changed)
         return EventReply(
             schedule_acknowledgement(outcomes, self._hass.config.units.temperature_unit)
         )
@@ -310,86 +309,19 @@ class ScheduleEngine:
     ) -> DeviceOutcome:
         """Predict what happens to each delivered block on its thermostat."""
         entity_id = thermostat.entity_id
-        traits = async_read_traits(self._hass, entity_id) if entity_id else None
         override = _active_override(schedule, now)
-        # Quarter-hour schedules repeat a few targets many times; plan each once.
-        plans: dict[tuple[object, ...], TargetPlan] = {}
-        outcomes = [
-            self._block_outcome(
-                block,
-                schedule=schedule,
-                traits=traits,
-                override=override,
-                plans=plans,
-                now=now,
-            )
-            for block in delivered.blocks
-        ]
         return DeviceOutcome(
             entity_id=entity_id,
             following=schedule.following,
-            blocks=tuple(outcomes),
+            blocks=predict_outcomes(
+                delivered.blocks,
+                following=schedule.following,
+                traits=async_read_traits(self._hass, entity_id) if entity_id else None,
+                override_until=override.until if override is not None else None,
+                now=now,
+            ),
             last_error=schedule.last_error,
         )
-
-    @staticmethod
-    def _block_outcome(
-        block: ScheduleBlock,
-        *,
-        schedule: ThermostatSchedule,
-        traits: ThermostatTraits | None,
-        override: Override | None,
-        plans: dict[tuple[object, ...], TargetPlan],
-        now: datetime,
-    ) -> BlockOutcome:
-        """Predict what happens to one block."""
-        current = block.contains(now)
-        if block.end <= now:
-            return BlockOutcome(
-                block,
-                BlockStatus.SKIPPED,
-                current,
-                reason="The block ended before the schedule arrived.",
-            )
-        if not schedule.following:
-            return BlockOutcome(
-                block,
-                BlockStatus.SKIPPED,
-                current,
-                reason="The thermostat's Follow WattShift schedule switch is off.",
-            )
-        if current and override is not None:
-            return BlockOutcome(
-                block,
-                BlockStatus.SKIPPED,
-                current,
-                reason=(
-                    "The thermostat was changed by hand; that setting is kept "
-                    f"until {override.until.isoformat()}."
-                ),
-            )
-        if traits is None:
-            return BlockOutcome(
-                block,
-                BlockStatus.SCHEDULED,
-                current,
-                reason="The thermostat is unavailable; the block is written "
-                "when it is available again within the block.",
-            )
-        key = (block.mode, block.unit, block.temperature, block.heat, block.cool)
-        if (plan := plans.get(key)) is None:
-            plan = plans[key] = plan_target(block, traits)
-        if plan.target is None:
-            return BlockOutcome(
-                block, BlockStatus.SKIPPED, current, reason=plan.skip_reason
-            )
-        if plan.clamped:
-            status = BlockStatus.CLAMPED
-            reason: str | None = "A setpoint is outside the thermostat's limits."
-        else:
-            status = BlockStatus.APPLIED if current else BlockStatus.SCHEDULED
-            reason = None
-        return BlockOutcome(block, status, current, plan.target, reason)
 
     def _enable(self) -> None:
         """Handle deliveries now and write blocks once Home Assistant has started."""
@@ -457,6 +389,12 @@ class ScheduleEngine:
                 )
             self._set_timer(ref, schedule, now)
         self._notify(ref)
+
+    @callback
+    def _async_refresh_all(self, refs: list[str]) -> None:
+        """Bring several thermostats up to date."""
+        for ref in refs:
+            self._refresh(ref)
 
     def _set_timer(self, ref: str, schedule: ThermostatSchedule, now: datetime) -> None:
         """Set the one timer of a thermostat to its next instant of interest."""

@@ -36,7 +36,7 @@ _SETPOINT_ATTRIBUTES: Final = (
 
 @dataclass(frozen=True, slots=True)
 class AppliedTarget:
-    """What we last wrote to a thermostat for one block."""
+    """Target we last wrote to a thermostat for one block."""
 
     block_start: datetime
     target: ClimateTarget
@@ -51,10 +51,10 @@ class Override:
 
     until: datetime
     scheduled: dict[str, Any]
-    """What we had set, with Home Assistant's attribute names."""
+    """Setting we had written, with Home Assistant's attribute names."""
 
     user: dict[str, Any]
-    """What the user set, with the same names."""
+    """Setting the user chose, with the same names."""
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise the override for the store and the override event."""
@@ -97,16 +97,16 @@ def matches(target: ClimateTarget, state: State, half_step: float) -> bool:
 def setpoints_match(target: ClimateTarget, state: State, half_step: float) -> bool:
     """Return whether a state shows the target's setpoints within half a step."""
     tolerance = half_step + _EPSILON
-    wanted = (
+    targets = (
         (target.temperature, ATTR_TEMPERATURE),
         (target.target_temp_low, ATTR_TARGET_TEMP_LOW),
         (target.target_temp_high, ATTR_TARGET_TEMP_HIGH),
     )
-    for value, attribute in wanted:
+    for value, attribute in targets:
         if value is None:
             continue
-        shown = state.attributes.get(attribute)
-        if not isinstance(shown, (int, float)) or abs(shown - value) > tolerance:
+        current = state.attributes.get(attribute)
+        if not isinstance(current, (int, float)) or abs(current - value) > tolerance:
             return False
     return True
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from homeassistant.const import UnitOfTemperature
 from homeassistant.util import dt as dt_util
@@ -31,9 +31,12 @@ class ScheduleMode(StrEnum):
     AUTO = "AUTO"
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduleBlock:
-    """One block of a schedule, with the targets its mode uses."""
+class ScheduleBlock(NamedTuple):
+    """One block of a schedule, with the targets its mode uses.
+
+    A named tuple rather than a dataclass, because a delivery can carry
+    thousands of blocks and tuples are the cheapest immutable records.
+    """
 
     start: datetime
     end: datetime
@@ -76,7 +79,7 @@ def merge_schedule(
         if block.end <= schedule.start:
             earlier.append(block)
         elif block.start < schedule.start:
-            earlier.append(replace(block, end=schedule.start))
+            earlier.append(block._replace(end=schedule.start))
     return (*earlier, *schedule.blocks)
 
 

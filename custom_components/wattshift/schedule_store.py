@@ -21,7 +21,7 @@ SAVE_DELAY: Final = 10
 
 @dataclass(slots=True)
 class StoredThermostat:
-    """What the store keeps for one thermostat."""
+    """Stored data of one thermostat."""
 
     following: bool = True
     blocks: tuple[ScheduleBlock, ...] = ()

@@ -27,10 +27,10 @@ from .targets import (
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What writing one block to a thermostat did."""
+    """Result of writing one block to a thermostat."""
 
     target: ClimateTarget | None = None
-    """What the thermostat was set to, in Home Assistant's unit."""
+    """Target the thermostat was set to, in Home Assistant's unit."""
 
     half_step: float = 0.0
     skip_reason: str | None = None
