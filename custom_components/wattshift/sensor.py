@@ -22,6 +22,7 @@ from .api import EventType
 from .const import LOGGER
 from .data import WattShiftConfigEntry, WattShiftData
 from .entity import WattShiftEntity
+from .schedule_sensor import async_add_schedule_sensors
 from .webhook import WebhookStatus
 
 # Every entity is updated by push from the webhook manager or the receiver.
@@ -133,6 +134,7 @@ async def async_setup_entry(
     async_add_entities(
         WattShiftStatusSensor(entry, description) for description in STATUS_SENSORS
     )
+    async_add_schedule_sensors(hass, entry, async_add_entities)
 
 
 class WattShiftStatusSensor(WattShiftEntity, SensorEntity):

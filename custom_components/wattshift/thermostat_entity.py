@@ -13,15 +13,15 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import DOMAIN
-from .entity import account_id
+from .entity import account_device_info, account_id
 from .thermostats import ExposedThermostat
 
 if TYPE_CHECKING:
     from .data import WattShiftConfigEntry
     from .engine import ScheduleEngine
 
-# Model of the per-thermostat devices, which also tells them apart from the
-# other devices of an entry when stale ones are removed.
+# Model of the per-thermostat devices. Stale devices are found by this model,
+# so the other devices of an entry are never removed with them.
 THERMOSTAT_MODEL: Final = "Thermostat schedule"
 
 
@@ -93,6 +93,11 @@ def async_add_thermostat_entities(
     """Add entities for every exposed thermostat, now and whenever one is exposed."""
     directory = entry.runtime_data.thermostats
     added: set[str] = set()
+    # The thermostat devices name the account device as via_device, so it must
+    # exist before the first of them, whichever platform is set up first.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account_device_info(entry)
+    )
 
     @callback
     def add_new() -> None:
@@ -117,8 +122,8 @@ def async_remove_thermostat_devices(
 ) -> None:
     """Remove the WattShift devices, and so the entities, of unexposed thermostats."""
     registry = dr.async_get(hass)
-    wanted = {thermostat_identifier(entry, ref) for ref in keep}
+    kept = {thermostat_identifier(entry, ref) for ref in keep}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if device.model != THERMOSTAT_MODEL or device.identifiers & wanted:
+        if device.model != THERMOSTAT_MODEL or device.identifiers & kept:
             continue
         registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
