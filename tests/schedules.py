@@ -11,8 +11,9 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from .conftest import WebhookPoster
 
-# A Saturday in summer, at noon UTC.
+# A Saturday in summer, at noon UTC, and an hour later.
 NOON = datetime(2024, 8, 3, 12, 0, tzinfo=dt_util.UTC)
+HOUR = NOON + timedelta(hours=1)
 
 
 def iso(moment: datetime) -> str:

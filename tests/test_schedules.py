@@ -13,6 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.climate import HVACMode
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED, STATE_UNAVAILABLE
 from homeassistant.core import Context, CoreState, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 import pytest
@@ -1092,3 +1093,31 @@ async def test_query_record_has_schedule(
     }
     assert body["thermostats"]["climate.bedroom"]["schedule"]["block"] is None
     assert body["thermostats"]["climate.bedroom"]["schedule"]["source"] is None
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_error_cleared_by_next_write(
+    hass: HomeAssistant,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(NOON)
+    failures = [HomeAssistantError("The thermostat is offline")]
+
+    async def set_temperature(call: Any) -> None:
+        if failures:
+            raise failures.pop()
+
+    hass.services.async_register("climate", "set_temperature", set_temperature)
+    await send_schedule(hass, post_event, two_heat_blocks())
+    sensor = hass.states.get("sensor.living_room_wattshift_target")
+    assert sensor is not None
+    assert sensor.attributes["last_error"] == "The thermostat is offline"
+
+    await move_to(hass, freezer, HOUR)
+
+    sensor = hass.states.get("sensor.living_room_wattshift_target")
+    assert sensor is not None
+    assert sensor.attributes["last_error"] is None
+    assert "Applied the WattShift schedule to climate.living_room again" in caplog.text

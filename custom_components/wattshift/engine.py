@@ -198,11 +198,6 @@ class ScheduleEngine:
             self._disable()
             LOGGER.info("Stopped applying WattShift schedules")
 
-    @property
-    def store(self) -> ScheduleStore:
-        """The store the schedules are saved in."""
-        return self._store
-
     @callback
     def async_add_listener(
         self, ref: str, listener: Callable[[], None]
