@@ -1121,3 +1121,20 @@ async def test_error_cleared_by_next_write(
     assert sensor is not None
     assert sensor.attributes["last_error"] is None
     assert "Applied the WattShift schedule to climate.living_room again" in caplog.text
+
+
+async def test_store_removal_failure_logged(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with patch(
+        "homeassistant.helpers.storage.Store.async_remove",
+        side_effect=PermissionError("read-only file system"),
+    ):
+        await hass.config_entries.async_remove(loaded_entry.entry_id)
+        await hass.async_block_till_done()
+
+    assert hass.config_entries.async_get_entry(loaded_entry.entry_id) is None
+    assert "Could not delete the stored schedules" in caplog.text
+    assert "read-only file system" in caplog.text

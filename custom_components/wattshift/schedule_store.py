@@ -77,10 +77,16 @@ def storage_key(entry_id: str) -> str:
 
 
 async def async_remove_store(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete the stored schedules of a removed config entry."""
-    await Store[dict[str, Any]](
-        hass, STORAGE_VERSION, storage_key(entry_id)
-    ).async_remove()
+    """Delete the stored schedules of a removed config entry, logging any failure."""
+    store = Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry_id))
+    try:
+        await store.async_remove()
+    except OSError as err:
+        LOGGER.warning(
+            "Could not delete the stored schedules of config entry %s: %s",
+            entry_id,
+            err,
+        )
 
 
 def thermostats_to_dict(thermostats: Mapping[str, StoredThermostat]) -> dict[str, Any]:
