@@ -183,7 +183,7 @@ async def webhook_client(
     """Return an HTTP client for Home Assistant that sends no credentials."""
     # Components that add HTTP views must be set up before the first client
     # freezes Home Assistant's router.
-    for component in ("webhook", "repairs", "diagnostics"):
+    for component in ("webhook", "repairs", "diagnostics", "calendar"):
         assert await async_setup_component(hass, component, {})
     return await hass_client_no_auth()
 

@@ -30,17 +30,24 @@ from .const import (
     LOGGER,
 )
 from .data import WattShiftConfigEntry, WattShiftData
+from .engine import ScheduleEngine
 from .entity import account_id
 from .price_board import PriceBoard, async_apply_price_options, async_remove_price_store
 from .query import ThermostatQueryHandler
 from .receiver import SecurityKeys, WebhookReceiver
 from .repairs import async_delete_linked_device_issues, async_report_unknown_device
+from .schedule_store import async_remove_store
 from .services import async_setup_services
 from .thermostats import ThermostatDirectory
 from .webhook import WebhookManager
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -66,6 +73,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         on_unknown_device=partial(async_report_unknown_device, hass, entry),
     )
     receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
+    schedules = ScheduleEngine(
+        hass,
+        entry,
+        thermostats,
+        receiver,
+        query,
+        on_unknown_device=partial(async_report_unknown_device, hass, entry),
+    )
+    await schedules.async_load()
     manager = WebhookManager(hass, entry, client, receiver)
     prices = PriceBoard(hass, entry.entry_id, account_id(entry))
     await prices.async_load()
@@ -77,6 +93,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
         query=query,
         credentials=_credentials(entry.data),
         prices=prices,
+        schedules=schedules,
     )
     async_apply_price_options(entry)
 
@@ -106,6 +123,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
 
     prices.async_start()
     entry.async_on_unload(prices.async_stop)
+    schedules.async_start()
+    entry.async_on_unload(schedules.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
 
@@ -116,8 +135,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> None:
-    """Delete the repair issues and the cloudhook of a removed entry; never raises."""
+    """Delete the stored data, repair issues and cloudhook of a removed entry."""
     await async_remove_price_store(hass, entry.entry_id)
+    await async_remove_store(hass, entry.entry_id)
     issues = ir.async_get(hass)
     for domain, issue_id in list(issues.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:
@@ -145,6 +165,7 @@ async def _async_entry_updated(
     )
     async_delete_linked_device_issues(hass, entry)
     async_apply_price_options(entry)
+    data.schedules.async_options_updated()
     manager.async_schedule_sync()
 
 

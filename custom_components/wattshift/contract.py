@@ -2,7 +2,8 @@
 
 WattShift documents the delivery envelope ``{"eventType": ..., "data": ...}``,
 the ``x-ws-security-key`` header and the SET_POINT_SCHEDULE body. It does not
-document what a THERMOSTAT_QUERY carries or what it expects back. Every guess
+document what a THERMOSTAT_QUERY carries, what either event expects back, or
+which SET_POINT_SCHEDULE field wins when several carry a setpoint. Every guess
 about those open points lives in this module and is marked ``NOTE: guess``, so
 that a confirmed contract changes this file only.
 """
@@ -10,10 +11,14 @@ that a confirmed contract changes this file only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
+import itertools
+import math
 import re
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from homeassistant.components.climate.const import (
     ATTR_CURRENT_HUMIDITY,
@@ -37,6 +42,8 @@ from homeassistant.core import State
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .api import EventType
+from .schedule import DeviceSchedule, ScheduleBlock, ScheduleMode
+from .targets import ClimateTarget, convert
 from .thermostats import ExposedThermostat
 
 
@@ -428,4 +435,374 @@ def price_signal_response(
             }
             for home_id, count, start, end in accepted
         },
+    }
+
+
+# SET_POINT_SCHEDULE ---------------------------------------------------------
+#
+# WattShift documents the body as {"<device id>": {"blocks": [...],
+# "startDatetime", "endDatetime", "tempUnits"}} with blocks of
+# startDatetime, endDatetime, targetTemp, targetHeatSetpoint,
+# targetCoolSetpoint and targetMode. It does not document the response.
+
+# WattShift validates its own temperatures as -50 < x < 200 in either unit.
+_SCHEDULE_TEMP_RANGE: Final = (-50.0, 200.0)
+
+
+class BlockStatus(StrEnum):
+    """Fate of one block of a delivered schedule."""
+
+    SCHEDULED = "scheduled"
+    APPLIED = "applied"
+    CLAMPED = "clamped"
+    SKIPPED = "skipped"
+
+
+class BlockOutcome(NamedTuple):
+    """The fate of one delivered block on its thermostat."""
+
+    block: ScheduleBlock
+    status: BlockStatus
+    current: bool
+    target: ClimateTarget | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOutcome:
+    """The fate of one delivered device schedule."""
+
+    entity_id: str | None
+    following: bool
+    blocks: tuple[BlockOutcome, ...]
+    last_error: str | None = None
+
+
+def parse_set_point_schedule(envelope: Envelope) -> dict[str, DeviceSchedule]:
+    """Read and check every device schedule of a SET_POINT_SCHEDULE delivery."""
+    data = envelope.data
+    if not isinstance(data, Mapping) or not data:
+        raise PayloadError(
+            "data must be an object that maps WattShift device ids to schedules."
+        )
+    schedules: dict[str, DeviceSchedule] = {}
+    # Blocks start where the one before ends, and devices share their block
+    # times, so each distinct text is parsed once.
+    instants: dict[str, datetime] = {}
+    for device_id, value in data.items():
+        if not isinstance(value, Mapping):
+            raise PayloadError(f"The schedule of {device_id} must be an object.")
+        schedules[device_id] = _parse_device_schedule(device_id, value, instants)
+    return schedules
+
+
+def _parse_device_schedule(
+    device_id: str, value: Mapping[str, Any], instants: dict[str, datetime]
+) -> DeviceSchedule:
+    """Check one device's schedule window, unit and blocks."""
+    unit = _parse_unit(value.get("tempUnits"))
+    if unit is None:
+        raise PayloadError(f'{device_id}: tempUnits is missing; send "F" or "C".')
+    try:
+        start = _parse_instant(value.get("startDatetime"), "startDatetime", instants)
+        end = _parse_instant(value.get("endDatetime"), "endDatetime", instants)
+    except _FieldError as err:
+        raise PayloadError(f"{device_id}.{err}") from None
+    if end <= start:
+        raise PayloadError(f"{device_id}: endDatetime must be after startDatetime.")
+    raw_blocks = value.get("blocks")
+    if not isinstance(raw_blocks, list):
+        raise PayloadError(f"{device_id}: blocks must be a list.")
+
+    blocks: list[ScheduleBlock] = []
+    for index, raw in enumerate(raw_blocks):
+        try:
+            block = _parse_block(raw, unit, instants)
+        except _FieldError as err:
+            raise PayloadError(f"{device_id}.blocks[{index}].{err}") from None
+        if block.start < start or block.end > end:
+            raise PayloadError(
+                f"{device_id}.blocks[{index}] lies outside the schedule window "
+                f"{_isoformat(start)} to {_isoformat(end)}."
+            )
+        blocks.append(block)
+
+    _check_overlaps(device_id, blocks)
+    return DeviceSchedule(
+        start=start,
+        end=end,
+        unit=unit,
+        blocks=tuple(sorted(blocks, key=_block_start)),
+    )
+
+
+def _check_overlaps(device_id: str, blocks: list[ScheduleBlock]) -> None:
+    """Reject blocks that overlap, naming them by their position in the delivery."""
+    order = sorted(range(len(blocks)), key=lambda index: blocks[index].start)
+    for earlier, later in itertools.pairwise(order):
+        if blocks[later].start < blocks[earlier].end:
+            first, second = sorted((earlier, later))
+            raise PayloadError(
+                f"{device_id}.blocks[{first}] and {device_id}.blocks[{second}] overlap."
+            )
+
+
+def _block_start(block: ScheduleBlock) -> datetime:
+    """Return the sort key of a block."""
+    return block.start
+
+
+class _FieldError(Exception):
+    """A field of a block is invalid; the caller adds where the block is."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        """Describe the problem of one field, such as "targetTemp"."""
+        super().__init__(f"{field} {problem}")
+
+
+def _parse_block(
+    raw: Any, unit: UnitOfTemperature, instants: dict[str, datetime]
+) -> ScheduleBlock:
+    """Check one block and resolve which setpoints its mode uses.
+
+    NOTE: guess. WattShift does not say which field wins when a block has
+    both targetTemp and the heat or cool setpoint. The mode's own setpoint
+    (targetHeatSetpoint in HEAT, targetCoolSetpoint in COOL) wins over
+    targetTemp. In AUTO, both setpoints make the range, and targetTemp alone
+    is the comfort point in its middle.
+    """
+    if not isinstance(raw, Mapping):
+        raise _FieldError("block", "must be an object.")
+    start = _parse_instant(raw.get("startDatetime"), "startDatetime", instants)
+    end = _parse_instant(raw.get("endDatetime"), "endDatetime", instants)
+    if end <= start:
+        raise _FieldError("endDatetime", "must be after startDatetime.")
+    mode = _parse_mode(raw.get("targetMode"))
+    temperature = _parse_temperature(raw, "targetTemp")
+    heat = _parse_temperature(raw, "targetHeatSetpoint")
+    cool = _parse_temperature(raw, "targetCoolSetpoint")
+
+    if mode is ScheduleMode.OFF:
+        return ScheduleBlock(start, end, mode, unit)
+    if mode is ScheduleMode.HEAT:
+        setpoint = heat if heat is not None else temperature
+        if setpoint is None:
+            raise _FieldError(
+                "targetMode",
+                "is HEAT but the block has no targetHeatSetpoint or targetTemp.",
+            )
+        return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
+    if mode is ScheduleMode.COOL:
+        setpoint = cool if cool is not None else temperature
+        if setpoint is None:
+            raise _FieldError(
+                "targetMode",
+                "is COOL but the block has no targetCoolSetpoint or targetTemp.",
+            )
+        return ScheduleBlock(start, end, mode, unit, temperature=setpoint)
+    if heat is None and cool is None and temperature is None:
+        raise _FieldError(
+            "targetMode",
+            "is AUTO but the block has no targetHeatSetpoint, "
+            "targetCoolSetpoint or targetTemp.",
+        )
+    if heat is not None and cool is not None and heat > cool:
+        raise _FieldError("targetHeatSetpoint", "must not be above targetCoolSetpoint.")
+    return ScheduleBlock(
+        start, end, mode, unit, temperature=temperature, heat=heat, cool=cool
+    )
+
+
+def _parse_instant(value: Any, field: str, instants: dict[str, datetime]) -> datetime:
+    """Read an ISO 8601 instant with a UTC offset and return it in UTC."""
+    if isinstance(value, str) and (known := instants.get(value)) is not None:
+        return known
+    if not isinstance(value, str) or not value:
+        raise _FieldError(field, "is missing; send an ISO 8601 instant.")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _FieldError(field, f"is not an ISO 8601 instant: {value!r}.") from None
+    if moment.utcoffset() is None:
+        raise _FieldError(
+            field,
+            f"has no UTC offset: {value!r}. Send Z or an offset such as +01:00, "
+            "because a local time is ambiguous when clocks change.",
+        )
+    instants[value] = moment = moment.astimezone(UTC)
+    return moment
+
+
+# NOTE: guess. WattShift writes modes in capitals; other cases are accepted.
+_SCHEDULE_MODES: Final = {mode.value: mode for mode in ScheduleMode}
+
+
+def _parse_mode(value: Any) -> ScheduleMode:
+    """Read targetMode."""
+    if isinstance(value, str):
+        mode = _SCHEDULE_MODES.get(value) or _SCHEDULE_MODES.get(value.strip().upper())
+        if mode is not None:
+            return mode
+    raise _FieldError(
+        "targetMode", f"must be one of OFF, HEAT, COOL or AUTO, not {value!r}."
+    )
+
+
+def _parse_temperature(block: Mapping[str, Any], field: str) -> float | None:
+    """Read a temperature sent as a number or a numeric string; None if absent.
+
+    NOTE: guess. WattShift's guide sends targetTemp as a string such as "70"
+    and its schema as a number or null, so all three are accepted.
+    """
+    value = block.get(field)
+    if value is None:
+        return None
+    number: float | None = None
+    if type(value) is float or type(value) is int:  # bool is a subclass of int
+        number = float(value)
+    elif isinstance(value, str):
+        with suppress(ValueError):
+            number = float(value.strip())
+    if number is None or not math.isfinite(number):
+        raise _FieldError(field, f"must be a number, not {value!r}.")
+    low, high = _SCHEDULE_TEMP_RANGE
+    if not low < number < high:
+        raise _FieldError(
+            field, f"is {number:g}, outside WattShift's range of {low:g} to {high:g}."
+        )
+    return number
+
+
+def schedule_acknowledgement(
+    devices: Mapping[str, DeviceOutcome | None], system_unit: str
+) -> dict[str, Any]:
+    """Build the response to a SET_POINT_SCHEDULE: per device and block, what happens.
+
+    NOTE: guess. WattShift documents no response to its schedule deliveries.
+    Devices keep the ids WattShift sent, and None marks an unknown device.
+    Temperatures are given in each schedule's own tempUnits.
+    """
+    formatter = _BlockFormatter(system_unit)
+    response: dict[str, Any] = {}
+    for device_id, outcome in devices.items():
+        if outcome is None:
+            response[device_id] = {
+                "status": "unknown_device",
+                "reason": "No thermostat exposed to WattShift is linked to this id.",
+            }
+            continue
+        response[device_id] = {
+            "status": "accepted",
+            "entityId": outcome.entity_id,
+            "following": outcome.following,
+            "lastError": outcome.last_error,
+            "blocks": [formatter.describe(block) for block in outcome.blocks],
+        }
+    return {
+        "eventType": EventType.SET_POINT_SCHEDULE,
+        "handled": True,
+        "devices": response,
+    }
+
+
+class _BlockFormatter:
+    """Describe block outcomes in WattShift's field names.
+
+    Instants and outcomes repeat across blocks and devices, so each distinct
+    one is formatted once per response.
+    """
+
+    def __init__(self, system_unit: str) -> None:
+        """Format temperatures from Home Assistant's unit."""
+        self._system_unit = system_unit
+        self._instants: dict[datetime, str] = {}
+        self._fields: dict[tuple[object, ...], dict[str, Any]] = {}
+
+    def describe(self, outcome: BlockOutcome) -> dict[str, Any]:
+        """Describe one block's fate."""
+        block = outcome.block
+        # Enum members are singletons, so their ids make a cheap cache key.
+        key = (
+            id(block.mode),
+            id(block.unit),
+            id(outcome.status),
+            id(outcome.target),
+            outcome.current,
+            outcome.reason,
+        )
+        if (fields := self._fields.get(key)) is None:
+            fields = self._fields[key] = self._outcome_fields(outcome)
+        return {
+            "startDatetime": self._instant(block.start),
+            "endDatetime": self._instant(block.end),
+            **fields,
+        }
+
+    def _outcome_fields(self, outcome: BlockOutcome) -> dict[str, Any]:
+        """Describe a block's mode, status, target and reason."""
+        fields: dict[str, Any] = {
+            "targetMode": outcome.block.mode.value,
+            "status": outcome.status.value,
+            "current": outcome.current,
+        }
+        if (target := outcome.target) is not None:
+            fields["hvacMode"] = target.hvac_mode.value
+            values = {
+                "targetTemp": target.temperature,
+                "targetHeatSetpoint": target.target_temp_low,
+                "targetCoolSetpoint": target.target_temp_high,
+            }
+            unit = outcome.block.unit
+            for name, value in values.items():
+                if value is not None:
+                    fields[name] = round(convert(value, self._system_unit, unit), 1)
+        if outcome.reason is not None:
+            fields["reason"] = outcome.reason
+        return fields
+
+    def _instant(self, moment: datetime) -> str:
+        """Format an instant, once per distinct instant."""
+        if (text := self._instants.get(moment)) is None:
+            text = self._instants[moment] = _isoformat(moment)
+        return text
+
+
+def schedule_query_fields(
+    *,
+    enabled: bool,
+    following: bool,
+    block: ScheduleBlock | None,
+    next_block: ScheduleBlock | None,
+    source: str | None,
+    override_until: datetime | None,
+    last_error: str | None,
+) -> dict[str, Any]:
+    """Describe a thermostat's schedule for its THERMOSTAT_QUERY record.
+
+    NOTE: guess. WattShift does not say what it expects back; the block is
+    given in the fields and unit WattShift sent it in.
+    """
+    return {
+        "enabled": enabled,
+        "following": following,
+        "block": _query_block(block),
+        "nextBlock": _query_block(next_block),
+        "source": source,
+        "overrideUntil": _isoformat(override_until) if override_until else None,
+        "lastError": last_error,
+    }
+
+
+def _query_block(block: ScheduleBlock | None) -> dict[str, Any] | None:
+    """Describe one block in WattShift's own field names."""
+    if block is None:
+        return None
+    return {
+        "startDatetime": _isoformat(block.start),
+        "endDatetime": _isoformat(block.end),
+        "targetMode": block.mode.value,
+        "targetTemp": block.temperature,
+        "targetHeatSetpoint": block.heat,
+        "targetCoolSetpoint": block.cool,
+        "tempUnits": WATTSHIFT_UNITS[block.unit],
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -12,6 +13,9 @@ from .query import ThermostatQueryHandler
 from .receiver import WebhookReceiver
 from .thermostats import ThermostatDirectory
 from .webhook import WebhookManager
+
+if TYPE_CHECKING:
+    from .engine import ScheduleEngine
 
 type WattShiftConfigEntry = ConfigEntry[WattShiftData]
 
@@ -28,3 +32,4 @@ class WattShiftData:
     credentials: tuple[str, str]
     """API key and base URL the client was built with."""
     prices: PriceBoard
+    schedules: ScheduleEngine

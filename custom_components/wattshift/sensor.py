@@ -31,6 +31,7 @@ from .price_entity import (
 )
 from .price_signal import PriceInterval
 from .price_timeline import HomeView
+from .schedule_sensor import async_add_schedule_sensors
 from .webhook import WebhookStatus
 
 # Every entity is updated by push from the webhook manager, the receiver or
@@ -230,6 +231,7 @@ async def async_setup_entry(
             for description in PRICE_SENSORS
         ],
     )
+    async_add_schedule_sensors(hass, entry, async_add_entities)
 
 
 class WattShiftStatusSensor(WattShiftEntity, SensorEntity):
