@@ -83,7 +83,7 @@ class ClimateCalls:
     def __init__(self, hass: HomeAssistant, *, follow: bool = True) -> None:
         """Replace the climate services that set mode and temperature."""
         self._hass = hass
-        self._follow = follow
+        self.follow = follow
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.contexts: list[Context] = []
         for service in ("set_hvac_mode", "set_temperature"):
@@ -92,7 +92,7 @@ class ClimateCalls:
     async def _record(self, call: ServiceCall) -> None:
         self.calls.append((call.service, dict(call.data)))
         self.contexts.append(call.context)
-        if not self._follow:
+        if not self.follow:
             return
         data = dict(call.data)
         entity_id = data.pop("entity_id")

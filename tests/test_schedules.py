@@ -6,6 +6,7 @@ while the integration writes something the schedule did not ask for.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -1093,6 +1094,38 @@ async def test_query_record_has_schedule(
     }
     assert body["thermostats"]["climate.bedroom"]["schedule"]["block"] is None
     assert body["thermostats"]["climate.bedroom"]["schedule"]["source"] is None
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_query_schedule_moves_with_blocks(
+    hass: HomeAssistant,
+    post_event: WebhookPoster,
+    calls: ClimateCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await send_schedule(
+        hass,
+        post_event,
+        {
+            "ws_device_living": device_schedule(
+                [
+                    block(NOON, HOUR, "HEAT", targetTemp=20),
+                    block(HOUR, TWO, "HEAT", targetTemp=18),
+                ]
+            )
+        },
+    )
+    hass.states.async_remove("climate.bedroom")
+    _, before = await post_event({"eventType": "THERMOSTAT_QUERY", "data": {}})
+
+    # Only the clock moves: no thermostat state changes at the boundary.
+    calls.follow = False
+    await move_to(hass, freezer, HOUR + timedelta(minutes=1))
+    _, after = await post_event({"eventType": "THERMOSTAT_QUERY", "data": {}})
+
+    assert before["thermostats"][LIVING]["schedule"]["block"]["targetTemp"] == 20.0
+    assert after["thermostats"][LIVING]["schedule"]["block"]["targetTemp"] == 18.0
+    assert after["thermostats"][LIVING]["schedule"]["nextBlock"] is None
 
 
 @pytest.mark.usefixtures("loaded_entry")

@@ -271,6 +271,7 @@ class ScheduleEngine:
 
         if changed:
             self._save()
+            self._query.async_invalidate()
             # Writes, timers and entity updates start after the acknowledgement
             # has been built, so that a large delivery is acknowledged quickly.
             self._hass.loop.call_soon(self._async_refresh_all, changed)
@@ -321,6 +322,7 @@ class ScheduleEngine:
     def _enable(self) -> None:
         """Handle deliveries now and write blocks once Home Assistant has started."""
         self._enabled = True
+        self._query.async_invalidate()
         self._receiver.async_set_handler(
             EventType.SET_POINT_SCHEDULE, self.async_handle_schedule
         )
@@ -342,6 +344,7 @@ class ScheduleEngine:
         """Stop writing and acknowledge deliveries as not handled."""
         self._enabled = False
         self._running = False
+        self._query.async_invalidate()
         self._receiver.async_remove_handler(
             EventType.SET_POINT_SCHEDULE, SCHEDULES_OFF_REASON
         )
@@ -630,7 +633,8 @@ class ScheduleEngine:
         )
 
     def _notify(self, ref: str) -> None:
-        """Tell the entities of one thermostat that its schedule changed."""
+        """Tell the query and the entities of one thermostat that its schedule changed."""
+        self._query.async_invalidate()
         for listener in list(self._listeners.get(ref, ())):
             listener()
 
