@@ -18,6 +18,7 @@ from simulator import WattShiftSimulator
 
 from .conftest import API_KEY, EXTERNAL_URL, SECURITY_KEY, WEBHOOK_ID, WebhookPoster
 from .prices import HOME, data_items, home_body
+from .schedules import block, device_schedule, send_schedule
 
 
 async def test_diagnostics_contain_no_secret(
@@ -80,11 +81,19 @@ async def test_diagnostics_describe_the_entry(
     assert registration["event_type"] == "THERMOSTAT_QUERY"
     assert registration["api_owner_org_id"] == "org_simulated"
     assert diagnostics["deliveries"]["counts"] == {"THERMOSTAT_QUERY": 1, "UNKNOWN": 1}
-    assert diagnostics["thermostats"][0] == {
-        "ref": "climate.living_room",
-        "entity_id": "climate.living_room",
-        "wattshift_device_id": "ws_device_living",
-        "state": "heat",
+    living_room = diagnostics["thermostats"][0]
+    assert living_room["ref"] == "climate.living_room"
+    assert living_room["entity_id"] == "climate.living_room"
+    assert living_room["wattshift_device_id"] == "ws_device_living"
+    assert living_room["state"] == "heat"
+    assert living_room["schedule"] == {
+        "enabled": True,
+        "following": True,
+        "stored_blocks": 0,
+        "block": None,
+        "source": None,
+        "override_until": None,
+        "last_error": None,
     }
 
 
@@ -111,3 +120,37 @@ async def test_diagnostics_summarise_price_homes(
     assert home["current_price"] == 0.1
     assert home["upcoming_intervals"] == 4
     assert home["threshold_is_default"] is True
+
+
+async def test_diagnostics_show_schedule_in_force(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    hass_client: Callable[[], Awaitable[TestClient]],
+) -> None:
+    now = dt_util.utcnow()
+    await send_schedule(
+        hass,
+        post_event,
+        {
+            "ws_device_living": device_schedule(
+                [
+                    block(
+                        now - timedelta(minutes=5),
+                        now + timedelta(hours=1),
+                        "HEAT",
+                        targetTemp=19,
+                    )
+                ]
+            )
+        },
+    )
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, loaded_entry
+    )
+
+    schedule = diagnostics["thermostats"][0]["schedule"]
+    assert schedule["stored_blocks"] == 1
+    assert schedule["block"]["mode"] == "HEAT"
+    assert schedule["block"]["temperature"] == 19.0

@@ -9,7 +9,7 @@ from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_URL, CONF_SECURITY_KEY
-from .data import WattShiftConfigEntry
+from .data import WattShiftConfigEntry, WattShiftData
 from .price_timeline import HomeView
 
 # Keys whose values are secrets or URLs. The webhook id is the secret part of
@@ -76,6 +76,7 @@ async def async_get_config_entry_diagnostics(
                 "state": state.state
                 if (state := hass.states.get(thermostat.entity_id or ""))
                 else None,
+                "schedule": _schedule(data, thermostat.ref),
             }
             for thermostat in data.thermostats.thermostats
         ],
@@ -92,4 +93,20 @@ def _price_home(view: HomeView) -> dict[str, Any]:
         "threshold_is_default": view.threshold_is_default,
         "peak": view.peak,
         "upcoming_intervals": len(view.upcoming),
+    }
+
+
+def _schedule(data: WattShiftData, ref: str) -> dict[str, Any] | None:
+    """Summarise what one thermostat's schedule is doing now."""
+    status = data.schedules.async_status(ref)
+    if status is None:
+        return None
+    return {
+        "enabled": status.enabled,
+        "following": status.following,
+        "stored_blocks": len(data.schedules.async_blocks(ref)),
+        "block": status.block._asdict() if status.block else None,
+        "source": status.source,
+        "override_until": status.override_until,
+        "last_error": status.last_error,
     }
