@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from unittest.mock import patch
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from homeassistant.components.climate import (
     ATTR_CURRENT_TEMPERATURE,
@@ -235,3 +236,33 @@ async def price_entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+type Responder = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+async def misbehaving_wattshift(
+    socket_enabled: None,
+) -> AsyncIterator[Callable[[Responder], Awaitable[str]]]:
+    """Start stand-ins for WattShift on 127.0.0.1 that answer with a responder.
+
+    The simulator always answers like WattShift documents; these servers
+    answer the way a proxy, an outage or a future WattShift might.
+    """
+    runners: list[web.AppRunner] = []
+
+    async def start(responder: Responder) -> str:
+        app = web.Application()
+        app.router.add_route("POST", "/{tail:.*}", responder)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()

@@ -21,11 +21,9 @@ from custom_components.wattshift.api import (
 )
 from simulator import WattShiftSimulator
 
-from .conftest import API_KEY, ORG_ID
+from .conftest import API_KEY, ORG_ID, Responder
 
 URL = "https://home.example.com/api/webhook/abc"
-
-type Responder = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @pytest.fixture
@@ -33,29 +31,6 @@ async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
     """Return a plain aiohttp session."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
-
-
-@pytest.fixture
-async def misbehaving_server(
-    socket_enabled: None,
-) -> AsyncIterator[Callable[[Responder], Awaitable[str]]]:
-    """Start servers on 127.0.0.1 that answer every request with a responder."""
-    runners: list[web.AppRunner] = []
-
-    async def start(responder: Responder) -> str:
-        app = web.Application()
-        app.router.add_route("POST", "/{tail:.*}", responder)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        port = runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 def client_for(
@@ -198,21 +173,27 @@ async def test_closed_port_is_connection_error(session: aiohttp.ClientSession) -
         (429, "", {"Retry-After": "120"}, "Too Many Requests", 120.0),
         (429, "", {"Retry-After": "soon"}, "Too Many Requests", None),
         (429, '{"retry_after_seconds": -5}', {}, "Too Many Requests", None),
+        (429, '{"retry_after_seconds": NaN}', {}, "Too Many Requests", None),
+        (429, "", {"Retry-After": "inf"}, "Too Many Requests", None),
+        (520, "", {}, "HTTP 520", None),
+        (502, b"bad \xff gateway", {}, "bad \ufffd gateway", None),
     ],
 )
 async def test_error_without_envelope(
     session: aiohttp.ClientSession,
-    misbehaving_server: Callable[[Responder], Awaitable[str]],
+    misbehaving_wattshift: Callable[[Responder], Awaitable[str]],
     status: int,
-    body: str,
+    body: str | bytes,
     headers: dict[str, str],
     message: str,
     retry_after: float | None,
 ) -> None:
-    async def respond(_request: web.Request) -> web.Response:
-        return web.Response(status=status, text=body, headers=headers)
+    raw = body.encode() if isinstance(body, str) else body
 
-    base_url = await misbehaving_server(respond)
+    async def respond(_request: web.Request) -> web.Response:
+        return web.Response(status=status, body=raw, headers=headers)
+
+    base_url = await misbehaving_wattshift(respond)
 
     with pytest.raises(WattShiftApiError) as raised:
         await client_for(session, base_url).set_thermostat_behavior_webhook(URL, "key")
@@ -242,14 +223,14 @@ async def test_error_without_envelope(
 )
 async def test_malformed_success_rejected(
     session: aiohttp.ClientSession,
-    misbehaving_server: Callable[[Responder], Awaitable[str]],
+    misbehaving_wattshift: Callable[[Responder], Awaitable[str]],
     body: str,
     reason: str,
 ) -> None:
     async def respond(_request: web.Request) -> web.Response:
         return web.Response(status=200, text=body, content_type="application/json")
 
-    base_url = await misbehaving_server(respond)
+    base_url = await misbehaving_wattshift(respond)
 
     with pytest.raises(WattShiftApiError, match=reason):
         await client_for(session, base_url).set_thermostat_behavior_webhook(URL, "key")
@@ -257,7 +238,7 @@ async def test_malformed_success_rejected(
 
 async def test_older_registration_without_open_adr(
     session: aiohttp.ClientSession,
-    misbehaving_server: Callable[[Responder], Awaitable[str]],
+    misbehaving_wattshift: Callable[[Responder], Awaitable[str]],
 ) -> None:
     async def respond(_request: web.Request) -> web.Response:
         return web.json_response(
@@ -272,7 +253,7 @@ async def test_older_registration_without_open_adr(
             }
         )
 
-    base_url = await misbehaving_server(respond)
+    base_url = await misbehaving_wattshift(respond)
 
     registration = await client_for(session, base_url).set_thermostat_behavior_webhook(
         URL, "key"
@@ -286,7 +267,7 @@ async def test_older_registration_without_open_adr(
 
 async def test_price_signal_window(
     session: aiohttp.ClientSession,
-    misbehaving_server: Callable[[Responder], Awaitable[str]],
+    misbehaving_wattshift: Callable[[Responder], Awaitable[str]],
 ) -> None:
     received: list[object] = []
 
@@ -296,7 +277,7 @@ async def test_price_signal_window(
         )
         return web.json_response({"homeId": "ws_home_1", "data": []})
 
-    base_url = await misbehaving_server(respond)
+    base_url = await misbehaving_wattshift(respond)
     client = client_for(session, base_url)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     end = datetime(2026, 1, 2, tzinfo=UTC)

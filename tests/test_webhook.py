@@ -9,13 +9,16 @@ import logging
 from typing import Any
 from unittest.mock import patch
 
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import cloud, webhook
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 from homeassistant.util.aiohttp import MockRequest
@@ -26,6 +29,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.wattshift.api import WattShiftClient
 from custom_components.wattshift.const import CONF_PRICE_SIGNALS, DOMAIN
 from custom_components.wattshift.webhook import WebhookStatus
 from simulator import WattShiftSimulator
@@ -546,3 +550,112 @@ async def test_url_change_during_rotation_registered(
     moved = f"https://moved.example.com/api/webhook/{WEBHOOK_ID}"
     assert registered_url(simulator) == moved
     assert registered_url(simulator, "SET_POINT_SCHEDULE") == moved
+
+
+async def test_register_now_during_background_pass_raises(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: WattShiftSimulator
+) -> None:
+    manager = loaded_entry.runtime_data.webhook
+    simulator.fail_next(500, count=20)
+    simulator.set_delay(0.1)
+    manager.async_schedule_full_sync()
+    # Let the background pass take the lock before the action asks for it.
+    await asyncio.sleep(0.01)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "register_webhook",
+            {"config_entry_id": loaded_entry.entry_id},
+            blocking=True,
+        )
+
+    assert raised.value.translation_key == "registration_failed"
+    simulator.set_delay(0)
+    await settle(hass)
+
+
+async def test_action_finishing_after_unload_sets_no_timer(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: WattShiftSimulator
+) -> None:
+    manager = loaded_entry.runtime_data.webhook
+    simulator.fail_next(500, count=5)
+    simulator.set_delay(0.2)
+    call = hass.async_create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "register_webhook",
+            {"config_entry_id": loaded_entry.entry_id},
+            blocking=True,
+        )
+    )
+    await asyncio.sleep(0.05)
+
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    with pytest.raises(HomeAssistantError):
+        await call
+
+    assert manager.status is WebhookStatus.ERROR
+    requests_before = len(simulator.requests)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1))
+    await settle(hass)
+    assert len(simulator.requests) == requests_before
+
+
+@pytest.mark.usefixtures("external_url")
+async def test_long_retry_after_honoured(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: WattShiftSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, config_entry)
+    simulator.fail_next(429, retry_after_seconds=3600)
+
+    await hass.config.async_update(external_url="https://moved.example.com")
+    await settle(hass)
+    freezer.tick(timedelta(seconds=3599))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert state_of(hass, STATUS_ENTITY) == "error"
+
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert state_of(hass, STATUS_ENTITY) == "registered"
+
+
+@pytest.mark.usefixtures("external_url")
+async def test_echoed_secrets_redacted_from_errors(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: WattShiftSimulator,
+    misbehaving_wattshift: Any,
+) -> None:
+    await setup_entry(hass, config_entry)
+    manager = config_entry.runtime_data.webhook
+
+    async def echo(request: Any) -> Any:
+        body = await request.json()
+        return web.json_response(
+            {
+                "request_id": "req_1",
+                "error_code": "VALIDATION_FAILED",
+                "message": f"bad {body['webhookUrl']} with {body['securityKey']}",
+            },
+            status=400,
+        )
+
+    base_url = await misbehaving_wattshift(echo)
+    manager.async_use_client(
+        WattShiftClient(async_get_clientsession(hass), API_KEY, base_url=base_url)
+    )
+    await settle(hass)
+
+    assert manager.last_error is not None
+    assert WEBHOOK_ID not in manager.last_error
+    assert SECURITY_KEY not in manager.last_error
+    assert "**REDACTED**" in manager.last_error
+    status = hass.states.get(STATUS_ENTITY)
+    assert status is not None
+    assert WEBHOOK_ID not in str(status.attributes)

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from http import HTTPStatus
 import json
+import math
 from typing import Any, Final
 
 import aiohttp
@@ -205,7 +206,9 @@ class WattShiftClient:
                 headers={"x-ws-api-key": self._api_key, "Accept": "application/json"},
                 timeout=self._timeout,
             ) as response:
-                text = await response.text()
+                # A body that is not valid UTF-8 is a broken response, not a
+                # reason to raise anything but the client's own errors.
+                text = (await response.read()).decode("utf-8", "replace")
                 if response.status >= HTTPStatus.BAD_REQUEST:
                     raise _error_from_response(response, text)
         except TimeoutError as err:
@@ -247,7 +250,7 @@ def _error_from_response(
         _optional_str(envelope.get("message"))
         or _optional_str(envelope.get("error"))
         or raw_text
-        or HTTPStatus(status).phrase
+        or _status_phrase(status)
     )
     details: dict[str, Any] = {
         "status": status,
@@ -279,9 +282,18 @@ def _retry_after(
         seconds = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-    if seconds is None or seconds < 0:
+    # JSON parsers accept NaN and Infinity, and neither is a delay.
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return None
     return seconds
+
+
+def _status_phrase(status: int) -> str:
+    """Return the reason phrase of a status, also for codes HTTPStatus lacks."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
 
 
 def _required_str(payload: Mapping[str, Any], key: str) -> str:

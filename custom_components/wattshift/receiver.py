@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
 import secrets
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 from homeassistant.core import HomeAssistant, callback
@@ -44,6 +44,16 @@ class EventReply:
 
 type EventHandler = Callable[[Envelope], Awaitable[EventReply]]
 
+# Largest accepted body. A schedule of 96 quarter-hour blocks for each of 500
+# thermostats is about 6 MiB, the largest delivery a home is expected to send.
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+# Counter key of deliveries whose event type WattShift's enum does not name.
+OTHER_EVENT_TYPES: Final = "other"
+
+
+class BodyTooLargeError(Exception):
+    """A delivery's body is larger than MAX_BODY_BYTES."""
+
 
 class SecurityKeys:
     """The security keys a delivery may carry.
@@ -63,7 +73,9 @@ class SecurityKeys:
     @callback
     def accepts(self, candidate: str) -> bool:
         """Compare a delivered key with every accepted key in constant time."""
-        given = candidate.encode()
+        # aiohttp decodes header bytes that are not UTF-8 as surrogates, which
+        # a strict encode would turn into an exception instead of a 401.
+        given = candidate.encode("utf-8", "surrogateescape")
         if secrets.compare_digest(given, self.current.encode()):
             return True
         if not self._extra:
@@ -145,6 +157,14 @@ class WebhookReceiver:
 
         try:
             envelope = parse_envelope(_decode(await _read_body(request)))
+        except BodyTooLargeError:
+            return _json(
+                error_response(
+                    "payload_too_large",
+                    f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+                ),
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
         except PayloadError as err:
             return _json(
                 error_response("invalid_payload", str(err)), HTTPStatus.BAD_REQUEST
@@ -194,18 +214,39 @@ class WebhookReceiver:
         """Record an accepted delivery and tell the status entities."""
         stats = self.stats
         stats.last_received = dt_util.utcnow()
-        stats.counts[event_type] = stats.counts.get(event_type, 0) + 1
+        # Event types outside WattShift's enum share one counter, so that
+        # arbitrary strings cannot grow the counters without limit.
+        key = event_type if known_event_type(event_type) else OTHER_EVENT_TYPES
+        stats.counts[key] = stats.counts.get(key, 0) + 1
         for listener in self._listeners:
             listener()
 
 
 async def _read_body(request: web.Request | MockRequest) -> bytes | str:
-    """Read the raw body; JSON decodes bytes without a text copy first."""
+    """Read the raw body, refusing one above MAX_BODY_BYTES.
+
+    JSON decodes bytes without a text copy first, so plain requests are read
+    as bytes. Cloudhook deliveries arrive as Home Assistant's MockRequest,
+    which has text() but no read().
+    """
     if isinstance(request, web.BaseRequest):
-        return await request.read()
-    # Cloudhook deliveries arrive as Home Assistant's MockRequest, which has
-    # text() but no read().
-    return await request.text()
+        length = request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as err:
+            raise BodyTooLargeError from err
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+        return body
+    try:
+        text = await request.text()
+    except UnicodeDecodeError as err:
+        raise PayloadError("The request body is not valid UTF-8.") from err
+    if len(text) > MAX_BODY_BYTES:
+        raise BodyTooLargeError
+    return text
 
 
 def _decode(body: bytes | str) -> Any:

@@ -23,7 +23,7 @@ from .const import DOMAIN
 from .contract import PayloadError, is_valid_home_id
 from .data import WattShiftConfigEntry
 from .price_signal import parse_price_body
-from .webhook import NoWebhookUrlError, describe_error
+from .webhook import NoWebhookUrlError, WebhookManager, describe_error
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
@@ -89,36 +89,42 @@ def async_get_loaded_entry(
 
 async def _async_register_webhook(call: ServiceCall) -> None:
     """Send every webhook registration to WattShift again now."""
-    entry = async_get_loaded_entry(call.hass, call)
+    manager = async_get_loaded_entry(call.hass, call).runtime_data.webhook
     try:
-        await entry.runtime_data.webhook.async_register_now()
+        await manager.async_register_now()
     except NoWebhookUrlError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="no_url"
-        ) from err
+        raise _no_url_error() from err
     except WattShiftError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="registration_failed",
-            translation_placeholders={"error": describe_error(err)},
+            translation_placeholders={"error": _error_text(manager, err)},
         ) from err
 
 
 async def _async_rotate_security_key(call: ServiceCall) -> None:
     """Replace the webhook security key without losing a delivery."""
-    entry = async_get_loaded_entry(call.hass, call)
+    manager = async_get_loaded_entry(call.hass, call).runtime_data.webhook
     try:
-        await entry.runtime_data.webhook.async_rotate_security_key()
+        await manager.async_rotate_security_key()
     except NoWebhookUrlError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="no_url"
-        ) from err
+        raise _no_url_error() from err
     except WattShiftError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="rotation_failed",
-            translation_placeholders={"error": describe_error(err)},
+            translation_placeholders={"error": _error_text(manager, err)},
         ) from err
+
+
+def _no_url_error() -> HomeAssistantError:
+    """Return the error for a Home Assistant that WattShift cannot reach."""
+    return HomeAssistantError(translation_domain=DOMAIN, translation_key="no_url")
+
+
+def _error_text(manager: WebhookManager, err: WattShiftError) -> str:
+    """Describe a registration error the way the status sensor does."""
+    return manager.last_error or describe_error(err)
 
 
 async def _async_get_price_signal(call: ServiceCall) -> ServiceResponse:

@@ -60,6 +60,9 @@ AUTH_RETRY_DELAY: Final = 5.0
 # Retry delays after transient failures double from the first to the last.
 RETRY_FIRST_DELAY: Final = 30.0
 RETRY_MAX_DELAY: Final = 1800.0
+# Longest delay accepted from WattShift's retry_after_seconds; its documented
+# example asks for an hour.
+RETRY_AFTER_MAX_DELAY: Final = 6 * 3600.0
 
 ISSUE_NO_URL: Final = "no_url"
 ISSUE_AUTH_FAILED: Final = "auth_failed"
@@ -188,10 +191,12 @@ class WebhookManager:
         )
         try:
             self._subscribe()
-            await self._async_sync(initial=True, raise_errors=True)
+            async with self._lock:
+                await self._async_setup_pass()
         except BaseException:
             self.async_stop()
             raise
+        self._run_pending_request()
 
     @callback
     def async_stop(self) -> None:
@@ -227,9 +232,11 @@ class WebhookManager:
 
     async def async_register_now(self) -> None:
         """Send every registration again, raising any error to the caller."""
-        self._sent.clear()
         self._stop_retry()
-        await self._async_sync(raise_errors=True)
+        async with self._lock:
+            self._sent.clear()
+            await self._async_checked_pass(raise_errors=True)
+        self._run_pending_request()
 
     async def async_rotate_security_key(self) -> None:
         """Replace the security key without rejecting any delivery.
@@ -251,7 +258,7 @@ class WebhookManager:
                     await self._async_send(endpoint, target, new_key)
             except WattShiftError as err:
                 failure: WattShiftError | None = err
-                self.last_error = describe_error(err)
+                self.last_error = self._describe(err)
             else:
                 failure = None
                 keys.promote(new_key, SECURITY_KEY_GRACE)
@@ -287,27 +294,19 @@ class WebhookManager:
         """Register again if the external URL may have changed."""
         self.async_schedule_sync()
 
-    async def _async_sync(
-        self, *, initial: bool = False, raise_errors: bool = False
-    ) -> None:
-        """Run registration passes until no request is left.
+    async def _async_sync(self) -> None:
+        """Run registration passes in the background until no request is left.
 
-        A request that arrives while a pass runs makes that pass run once more
-        instead of starting a second one beside it.
+        A request that arrives while the lock is held is run by the pass that
+        holds it, or right after a rotation or a forced registration.
         """
         self._sync_requested = True
-        if self._lock.locked() and not raise_errors:
+        if self._lock.locked():
             return
-        try:
-            async with self._lock:
-                while self._sync_requested:
-                    self._sync_requested = False
-                    await self._async_sync_once(
-                        initial=initial, raise_errors=raise_errors
-                    )
-                    initial = raise_errors = False
-        finally:
-            self._run_pending_request()
+        async with self._lock:
+            while self._sync_requested and not self._stopped:
+                self._sync_requested = False
+                await self._async_checked_pass(raise_errors=False)
 
     @callback
     def _run_pending_request(self) -> None:
@@ -315,48 +314,74 @@ class WebhookManager:
         if self._sync_requested and not self._lock.locked():
             self.async_schedule_sync()
 
-    async def _async_sync_once(self, *, initial: bool, raise_errors: bool) -> None:
+    async def _async_setup_pass(self) -> None:
+        """Register during setup, trying a rejected key a second time.
+
+        Errors are raised for setup to report and are neither logged nor
+        retried here, because Home Assistant retries a setup that failed.
+        """
+        try:
+            await self._async_pass()
+        except NoWebhookUrlError:
+            return
+        except WattShiftAuthenticationError:
+            LOGGER.debug("WattShift rejected the API key once; trying again")
+            await asyncio.sleep(AUTH_RETRY_DELAY)
+            try:
+                await self._async_pass()
+            except NoWebhookUrlError:
+                return
+            except WattShiftAuthenticationError as err:
+                self.last_error = self._describe(err)
+                # ConfigEntryAuthFailed starts the reauthentication flow.
+                self._handle_auth_failure(start_reauth=False)
+                raise
+            except WattShiftError as err:
+                self.last_error = self._describe(err)
+                raise
+        except WattShiftError as err:
+            self.last_error = self._describe(err)
+            raise
+
+    async def _async_checked_pass(self, *, raise_errors: bool) -> None:
+        """Register, and schedule the retry or reauthentication a failure needs."""
+        try:
+            await self._async_pass()
+        except NoWebhookUrlError:
+            if raise_errors:
+                raise
+        except WattShiftAuthenticationError as err:
+            self.last_error = self._describe(err)
+            self._auth_failures += 1
+            if self._auth_failures == 1:
+                LOGGER.debug("WattShift rejected the API key once; trying again")
+                self._schedule_retry(AUTH_RETRY_DELAY)
+            else:
+                self._handle_auth_failure(start_reauth=True)
+            if raise_errors:
+                raise
+        except WattShiftError as err:
+            self.last_error = self._describe(err)
+            self._handle_transient_failure(err)
+            if raise_errors:
+                raise
+
+    async def _async_pass(self) -> None:
         """Register the current URL with every enabled endpoint that lacks it.
 
-        During setup (initial) errors are raised for setup to report and are
-        neither logged nor retried here, because Home Assistant retries setup.
+        Raises NoWebhookUrlError when there is no URL WattShift can reach, and
+        the client's errors when WattShift does not accept a registration.
         """
         target = await self._async_target()
         if target is None:
             self._set_unreachable()
-            if raise_errors and not initial:
-                raise NoWebhookUrlError
-            return
+            raise NoWebhookUrlError
         ir.async_delete_issue(self._hass, DOMAIN, self._issue_id(ISSUE_NO_URL))
 
         key = self._receiver.keys.current
-        try:
-            for endpoint in self._enabled_endpoints():
-                if self._sent.get(endpoint) != self._wanted(endpoint, target, key):
-                    await self._async_send(endpoint, target, key)
-        except WattShiftAuthenticationError as err:
-            self.last_error = describe_error(err)
-            self._auth_failures += 1
-            if self._auth_failures == 1:
-                LOGGER.debug("WattShift rejected the API key once; trying again")
-                if initial:
-                    await asyncio.sleep(AUTH_RETRY_DELAY)
-                    await self._async_sync_once(initial=True, raise_errors=True)
-                    return
-                self._schedule_retry(AUTH_RETRY_DELAY)
-            else:
-                self._handle_auth_failure(start_reauth=not initial)
-            if raise_errors:
-                raise
-            return
-        except WattShiftError as err:
-            self.last_error = describe_error(err)
-            if not initial:
-                self._handle_transient_failure(err)
-            if raise_errors:
-                raise
-            return
-
+        for endpoint in self._enabled_endpoints():
+            if self._sent.get(endpoint) != self._wanted(endpoint, target, key):
+                await self._async_send(endpoint, target, key)
         self._handle_success(target)
 
     async def _async_target(self) -> WebhookTarget | None:
@@ -433,6 +458,8 @@ class WebhookManager:
 
     def _handle_auth_failure(self, *, start_reauth: bool) -> None:
         """Ask the user for a new key after WattShift rejected it twice."""
+        if self._stopped:
+            return
         self._report_problem(
             "WattShift rejected the API key; reauthentication is required"
         )
@@ -454,7 +481,8 @@ class WebhookManager:
         """Retry with a doubling delay, or after the delay WattShift requests."""
         delay = min(RETRY_FIRST_DELAY * 2**self._retries, RETRY_MAX_DELAY)
         if isinstance(err, WattShiftRateLimitError) and err.retry_after_seconds:
-            delay = err.retry_after_seconds
+            # Honour WattShift's delay, within bounds that keep retrying.
+            delay = min(max(err.retry_after_seconds, 1.0), RETRY_AFTER_MAX_DELAY)
         self._retries += 1
         self._report_problem(
             f"Could not register the webhook with WattShift ({self.last_error}); "
@@ -505,6 +533,8 @@ class WebhookManager:
     def _schedule_retry(self, delay: float) -> None:
         """Try the registration again after delay seconds."""
         self._stop_retry()
+        if self._stopped:
+            return
         self._cancel_retry = async_call_later(
             self._hass,
             delay,
@@ -522,6 +552,13 @@ class WebhookManager:
         if self._cancel_retry is not None:
             self._cancel_retry()
             self._cancel_retry = None
+
+    def _describe(self, err: WattShiftError) -> str:
+        """Summarise an error without the secrets WattShift might echo back."""
+        text = describe_error(err)
+        for secret in (self._webhook_id, self._receiver.keys.current):
+            text = text.replace(secret, "**REDACTED**")
+        return text
 
     def _issue_id(self, kind: str) -> str:
         """Return the repair issue id of this entry for one kind of problem."""
