@@ -633,3 +633,40 @@ async def test_options_reject_bad_device_links(
         result["flow_id"], {"climate.bedroom": "ws_device_1"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("finish", [False, True], ids=["abandoned", "finished"])
+@pytest.mark.usefixtures("external_url", "no_setup")
+async def test_abandoned_flow_deletes_its_cloudhook(
+    hass: HomeAssistant, simulator: WattShiftSimulator, finish: bool
+) -> None:
+    hass.config.components.add("cloud")
+    result = await start_flow(hass)
+    with (
+        patch(
+            "homeassistant.components.cloud.async_active_subscription",
+            return_value=True,
+        ),
+        patch("homeassistant.components.cloud.async_is_connected", return_value=True),
+        patch(
+            "homeassistant.components.cloud.async_get_or_create_cloudhook",
+            return_value=CLOUDHOOK_URL,
+        ) as create,
+        patch("homeassistant.components.cloud.async_delete_cloudhook") as delete,
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], user_input(simulator)
+        )
+        if finish:
+            await hass.config_entries.flow.async_configure(
+                result["flow_id"], {CONF_THERMOSTATS: ["climate.hall"]}
+            )
+        else:
+            hass.config_entries.flow.async_abort(result["flow_id"])
+        await hass.async_block_till_done()
+
+    webhook_id = create.call_args.args[1]
+    if finish:
+        delete.assert_not_called()
+    else:
+        delete.assert_awaited_once_with(hass, webhook_id)

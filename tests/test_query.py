@@ -377,3 +377,23 @@ async def test_extension_fields_follow_invalidation(
     assert fresh["thermostats"]["climate.hall"]["plan"] == "second"
     assert subset["thermostats"]["climate.hall"]["plan"] == "second"
     assert "plan" not in without["thermostats"]["climate.hall"]
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_null_field_is_not_a_device(post_event: WebhookPoster) -> None:
+    body = await query(post_event, {"requestId": None, "tempUnits": "F"})
+
+    assert len(body["thermostats"]) == 3
+    assert body["unknownDevices"] == []
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_too_many_devices_rejected(post_event: WebhookPoster) -> None:
+    devices = [f"ws_device_{index}" for index in range(1001)]
+
+    status, body = await post_event(
+        {"eventType": "THERMOSTAT_QUERY", "data": {"deviceIds": devices}}
+    )
+
+    assert status == 400
+    assert "at most 1000 devices" in body["message"]

@@ -139,3 +139,20 @@ async def test_entry_removal_deletes_its_issues(
     assert await hass.config_entries.async_remove(loaded_entry.entry_id)
 
     assert not [key for key in ir.async_get(hass).issues if key[0] == DOMAIN]
+
+
+async def test_unknown_device_issues_capped(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, post_event: WebhookPoster
+) -> None:
+    devices = [f"ws_device_{index}" for index in range(25)]
+    devices += ["ws_device_[link](http://example.com)", "ws_device_"]
+
+    status, body = await post_event(
+        {"eventType": "THERMOSTAT_QUERY", "data": {"deviceIds": devices}}
+    )
+
+    assert status == 200
+    assert len(body["unknownDevices"]) == 27
+    issues = [key for key in ir.async_get(hass).issues if key[0] == DOMAIN]
+    assert len(issues) == 20
+    assert all("[" not in issue_id for _, issue_id in issues)

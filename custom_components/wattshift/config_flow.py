@@ -102,6 +102,7 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
         self._entry_data: dict[str, Any] = {}
         self._webhook_id: str | None = None
         self._security_key: str | None = None
+        self._entry_created = False
 
     @staticmethod
     @callback
@@ -159,6 +160,19 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    @callback
+    def async_remove(self) -> None:
+        """Delete the cloudhook of a flow that ended without creating an entry.
+
+        WattShift keeps the URL it was given, because it offers no way to
+        delete a registration, but that URL then leads nowhere.
+        """
+        if self._webhook_id is not None and not self._entry_created:
+            self.hass.async_create_task(
+                cloudhook.async_delete_cloudhook(self.hass, self._webhook_id),
+                f"{DOMAIN} delete the cloudhook of an abandoned flow",
+            )
+
     async def async_step_thermostats(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -167,6 +181,7 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             entity_ids: list[str] = user_input.get(CONF_THERMOSTATS, [])
             if entity_ids:
+                self._entry_created = True
                 return self.async_create_entry(
                     title=TITLE,
                     data=self._entry_data,
@@ -309,6 +324,7 @@ class WattShiftConfigFlow(ConfigFlow, domain=DOMAIN):
         if existing.state is ConfigEntryState.LOADED:
             existing.runtime_data.webhook.async_schedule_full_sync()
         await cloudhook.async_delete_cloudhook(self.hass, webhook_id)
+        self._webhook_id = None
 
     @callback
     def _async_update_entry(

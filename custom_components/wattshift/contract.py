@@ -42,6 +42,7 @@ from homeassistant.core import State
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .api import EventType
+from .const import WATTSHIFT_DEVICE_ID_PREFIX
 from .schedule import DeviceSchedule, ScheduleBlock, ScheduleMode
 from .targets import ClimateTarget, convert
 from .thermostats import ExposedThermostat
@@ -78,6 +79,10 @@ _COOLING_MODES: Final = frozenset({HVACMode.COOL, HVACMode.HEAT_COOL})
 # requests, when it does not key "data" by device id.
 _DEVICE_LIST_KEYS: Final = ("deviceIds", "devices", "hvacIds", "ids")
 _DEVICE_ID_FIELDS: Final = ("deviceId", "hvacId", "id")
+_ENTITY_ID_SHAPE: Final = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+")
+_REGISTRY_ID_SHAPE: Final = re.compile(r"[0-9a-f]{32}")
+# Most devices one query may name; far more than a home has thermostats.
+MAX_QUERY_DEVICES: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,8 @@ def parse_thermostat_query(envelope: Envelope) -> ThermostatQuery:
             keyed = [
                 key
                 for key, value in data.items()
-                if value is None or isinstance(value, Mapping)
+                if isinstance(value, Mapping)
+                or (value is None and _looks_like_device_id(key))
             ]
             device_ids = keyed or None
     elif isinstance(data, list):
@@ -150,9 +156,25 @@ def parse_thermostat_query(envelope: Envelope) -> ThermostatQuery:
     elif data is not None:
         raise PayloadError("data must be an object, a list or null.")
 
+    if device_ids is not None and len(device_ids) > MAX_QUERY_DEVICES:
+        raise PayloadError(
+            f"A THERMOSTAT_QUERY may name at most {MAX_QUERY_DEVICES} devices."
+        )
     return ThermostatQuery(
         device_ids=tuple(dict.fromkeys(device_ids)) if device_ids else None,
         unit=_parse_unit(unit_code),
+    )
+
+
+def _looks_like_device_id(key: str) -> bool:
+    """Tell whether a key with a null value names a device.
+
+    NOTE: guess. A null value next to an ordinary field name (a request id,
+    say) is a field, not a device, so only keys shaped like a WattShift device
+    id, an entity id or an entity registry id count.
+    """
+    return key.startswith(WATTSHIFT_DEVICE_ID_PREFIX) or bool(
+        _ENTITY_ID_SHAPE.fullmatch(key) or _REGISTRY_ID_SHAPE.fullmatch(key)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from homeassistant.components.repairs import RepairsFlow
@@ -16,12 +17,20 @@ from .const import (
     CONF_DEVICE_LINKS,
     CONF_THERMOSTATS,
     DOMAIN,
+    LOGGER,
     WATTSHIFT_DEVICE_ID_PREFIX,
 )
 from .data import WattShiftConfigEntry
 from .thermostats import async_refs_from_entity_ids
 
 ISSUE_UNKNOWN_DEVICE: Final = "unknown_device"
+# WattShift device ids seen in its docs are ws_device_ and letters and digits.
+_DEVICE_ID_SHAPE: Final = re.compile(
+    re.escape(WATTSHIFT_DEVICE_ID_PREFIX) + r"[A-Za-z0-9_-]{1,64}"
+)
+# Open unknown-device issues per entry; more only repeat the same request to
+# link devices, and a flood of ids cannot fill the repairs list.
+MAX_UNKNOWN_DEVICE_ISSUES: Final = 20
 
 
 def _issue_id(entry_id: str, device_id: str) -> str:
@@ -38,12 +47,24 @@ def async_report_unknown_device(
     Only WattShift device ids (ws_device_…) raise an issue; any other
     identifier cannot be linked and is only reported back to WattShift.
     """
-    if not device_id.startswith(WATTSHIFT_DEVICE_ID_PREFIX):
+    if not _DEVICE_ID_SHAPE.fullmatch(device_id):
         return
+    issue_id = _issue_id(entry.entry_id, device_id)
+    registry = ir.async_get(hass)
+    if registry.async_get_issue(DOMAIN, issue_id) is None:
+        prefix = _issue_id(entry.entry_id, "")
+        open_issues = sum(
+            1
+            for domain, other_id in registry.issues
+            if domain == DOMAIN and other_id.startswith(prefix)
+        )
+        if open_issues >= MAX_UNKNOWN_DEVICE_ISSUES:
+            LOGGER.debug("Not raising an issue for another unknown WattShift device")
+            return
     ir.async_create_issue(
         hass,
         DOMAIN,
-        _issue_id(entry.entry_id, device_id),
+        issue_id,
         is_fixable=True,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
