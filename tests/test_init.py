@@ -277,7 +277,7 @@ async def test_remove_entry_without_cloud(
     delete_cloudhook.assert_not_called()
 
 
-async def test_no_cloud_component_never_imports_it(
+async def test_cloud_functions_unused_without_cloud(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     with patch(
@@ -287,3 +287,27 @@ async def test_no_cloud_component_never_imports_it(
         assert await hass.config_entries.async_remove(loaded_entry.entry_id)
 
     subscription.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "warned"),
+    [("http://wattshift.example.com", True), ("https://wattshift.example.com", False)],
+)
+async def test_plain_http_api_warned(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: WattShiftSimulator,
+    caplog: pytest.LogCaptureFixture,
+    base_url: str,
+    warned: bool,
+) -> None:
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_BASE_URL: base_url}
+    )
+
+    # No external URL: setup registers nothing, so no request leaves.
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+
+    assert ("API base URL uses plain http" in caplog.text) is warned
+    assert simulator.requests == []

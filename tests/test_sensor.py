@@ -66,10 +66,10 @@ async def test_status_entities_after_setup(
         "thermostat_behavior",
     ]
     assert all("http" not in str(value) for value in status.attributes.values())
-    connectivity = hass.states.get("binary_sensor.wattshift_wattshift_connection")
+    connectivity = hass.states.get("binary_sensor.wattshift_connection")
     assert connectivity is not None
     assert connectivity.state == STATE_ON
-    last_message = hass.states.get("sensor.wattshift_last_message_from_wattshift")
+    last_message = hass.states.get("sensor.wattshift_last_message")
     assert last_message is not None
     assert last_message.state == "unknown"
 
@@ -101,7 +101,7 @@ async def test_delivery_sensors_coalesce_bursts(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.wattshift_thermostat_queries_received").state == "6"
-    last = hass.states.get("sensor.wattshift_last_message_from_wattshift")
+    last = hass.states.get("sensor.wattshift_last_message")
     assert last is not None
     assert last.state != "unknown"
 

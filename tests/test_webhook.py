@@ -45,7 +45,7 @@ from .conftest import (
 
 CLOUDHOOK_URL = "https://hooks.nabu.casa/wattshift-cloudhook"
 STATUS_ENTITY = "sensor.wattshift_webhook_status"
-CONNECTIVITY_ENTITY = "binary_sensor.wattshift_wattshift_connection"
+CONNECTIVITY_ENTITY = "binary_sensor.wattshift_connection"
 QUERY = {"eventType": "THERMOSTAT_QUERY", "data": {}}
 
 

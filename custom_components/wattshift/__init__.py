@@ -12,6 +12,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
+from yarl import URL
 
 from . import cloudhook
 from .api import (
@@ -42,6 +43,7 @@ from .thermostats import ThermostatDirectory
 from .webhook import WebhookManager
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.CALENDAR,
@@ -58,48 +60,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> bool:
     """Set up WattShift from a config entry."""
-    client = async_create_client(hass, entry.data)
-    thermostats = ThermostatDirectory(
-        hass,
-        entry.options.get(CONF_THERMOSTATS, []),
-        entry.options.get(CONF_DEVICE_LINKS, {}),
-    )
-    entry.async_on_unload(thermostats.async_track_registry())
-
-    receiver = WebhookReceiver(SecurityKeys(entry.data[CONF_SECURITY_KEY]))
-    query = ThermostatQueryHandler(
-        hass,
-        thermostats,
-        on_unknown_device=partial(async_report_unknown_device, hass, entry),
-    )
-    receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
-    schedules = ScheduleEngine(
-        hass,
-        entry,
-        thermostats,
-        receiver,
-        query,
-        on_unknown_device=partial(async_report_unknown_device, hass, entry),
-    )
-    await schedules.async_load()
-    manager = WebhookManager(hass, entry, client, receiver)
-    prices = PriceBoard(hass, entry.entry_id, account_id(entry))
-    await prices.async_load()
-    entry.runtime_data = WattShiftData(
-        client=client,
-        thermostats=thermostats,
-        receiver=receiver,
-        webhook=manager,
-        query=query,
-        credentials=_credentials(entry.data),
-        prices=prices,
-        schedules=schedules,
-    )
+    data = await _async_create_runtime_data(hass, entry)
+    entry.runtime_data = data
     async_apply_price_options(entry)
 
     # Register with WattShift before anything else depends on the entry.
     try:
-        await manager.async_start()
+        await data.webhook.async_start()
     except WattShiftAuthenticationError as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="invalid_auth"
@@ -110,23 +77,73 @@ async def async_setup_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) ->
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.async_on_unload(manager.async_stop)
-    entry.async_on_unload(manager.async_delete_issues)
+    entry.async_on_unload(data.webhook.async_stop)
+    entry.async_on_unload(data.webhook.async_delete_issues)
 
     try:
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     except BaseException:
         # Home Assistant runs no unload callbacks after an unexpected error,
         # and a handler left behind would make the next setup fail.
-        manager.async_stop()
+        data.webhook.async_stop()
         raise
 
-    prices.async_start()
-    entry.async_on_unload(prices.async_stop)
-    schedules.async_start()
-    entry.async_on_unload(schedules.async_stop)
+    # Nothing below can fail, so the listeners started here are always
+    # stopped by the unload callbacks.
+    entry.async_on_unload(data.thermostats.async_track_registry())
+    data.prices.async_start()
+    entry.async_on_unload(data.prices.async_stop)
+    data.schedules.async_start()
+    entry.async_on_unload(data.schedules.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
+
+
+async def _async_create_runtime_data(
+    hass: HomeAssistant, entry: WattShiftConfigEntry
+) -> WattShiftData:
+    """Create the objects a loaded entry runs on, without starting them."""
+    report_unknown_device = partial(async_report_unknown_device, hass, entry)
+    thermostats = ThermostatDirectory(
+        hass,
+        entry.options.get(CONF_THERMOSTATS, []),
+        entry.options.get(CONF_DEVICE_LINKS, {}),
+    )
+    receiver = WebhookReceiver(SecurityKeys(entry.data[CONF_SECURITY_KEY]))
+    query = ThermostatQueryHandler(
+        hass, thermostats, on_unknown_device=report_unknown_device
+    )
+    receiver.async_set_handler(EventType.THERMOSTAT_QUERY, query)
+
+    schedules = ScheduleEngine(
+        hass,
+        entry,
+        thermostats,
+        receiver,
+        query,
+        on_unknown_device=report_unknown_device,
+    )
+    await schedules.async_load()
+    prices = PriceBoard(hass, entry.entry_id, account_id(entry))
+    await prices.async_load()
+
+    client = async_create_client(hass, entry.data)
+    base_url = URL(client.base_url)
+    if base_url.scheme == "http" and base_url.host not in LOOPBACK_HOSTS:
+        LOGGER.warning(
+            "The WattShift API base URL uses plain http, so the API key crosses "
+            "the network unencrypted; use https unless it is a local simulator"
+        )
+    return WattShiftData(
+        client=client,
+        thermostats=thermostats,
+        receiver=receiver,
+        webhook=WebhookManager(hass, entry, client, receiver),
+        query=query,
+        credentials=_credentials(entry.data),
+        prices=prices,
+        schedules=schedules,
+    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -> bool:

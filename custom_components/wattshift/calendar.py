@@ -6,7 +6,7 @@ from datetime import datetime
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .data import WattShiftConfigEntry
@@ -29,7 +29,7 @@ _MODE_NAMES = {
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: WattShiftConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up a schedule calendar for each exposed thermostat."""
 

@@ -34,13 +34,6 @@ def async_is_subscribed(hass: HomeAssistant) -> bool:
     return cloud is not None and bool(cloud.async_active_subscription(hass))
 
 
-@callback
-def async_is_connected(hass: HomeAssistant) -> bool:
-    """Tell whether Home Assistant Cloud is connected."""
-    cloud = _cloud_module(hass)
-    return cloud is not None and bool(cloud.async_is_connected(hass))
-
-
 async def async_get_cloudhook_url(hass: HomeAssistant, webhook_id: str) -> str | None:
     """Return the cloudhook URL of a webhook, creating it when needed.
 

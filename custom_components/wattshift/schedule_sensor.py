@@ -6,7 +6,7 @@ from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import WattShiftConfigEntry
 from .schedule import ScheduleBlock, ScheduleMode
@@ -19,7 +19,7 @@ from .thermostats import ExposedThermostat
 def async_add_schedule_sensors(
     hass: HomeAssistant,
     entry: WattShiftConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a schedule target sensor for each exposed thermostat."""
 

@@ -16,7 +16,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import EventType
 from .const import LOGGER
@@ -216,7 +216,7 @@ PRICE_SENSORS: tuple[PriceSensorDescription, ...] = (
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: WattShiftConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the WattShift sensors."""
     async_add_entities(

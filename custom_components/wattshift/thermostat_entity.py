@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .entity import account_device_info, account_id
@@ -87,7 +87,7 @@ class ThermostatScheduleEntity(Entity):
 def async_add_thermostat_entities(
     hass: HomeAssistant,
     entry: WattShiftConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
     create: Callable[[ExposedThermostat], Iterable[Entity]],
 ) -> None:
     """Add entities for every exposed thermostat, now and whenever one is exposed."""

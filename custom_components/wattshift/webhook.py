@@ -158,13 +158,12 @@ class WebhookManager:
         return self._webhook_id
 
     @property
-    def client(self) -> WattShiftClient:
-        """Client used for every registration."""
-        return self._client
-
-    @property
     def registered_endpoints(self) -> list[Endpoint]:
-        """Endpoints WattShift currently has our URL for."""
+        """Enabled endpoints that accepted the current URL and key.
+
+        An endpoint turned off in the options keeps its registration at
+        WattShift, which offers no way to delete one, but is not listed.
+        """
         return list(self._sent)
 
     @callback
