@@ -832,6 +832,26 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
         "overlaps",
     ),
     (
+        "start_year_9999",
+        delivery({"homeId": HOME, "startTime": "9999-12-31T23:50Z", "prices": [1, 2]}),
+        "startTime must be between the years 2000 and 2100",
+    ),
+    (
+        "start_year_1",
+        with_item(one_item(startTime="0001-01-01T00:00+05:00")),
+        "data[0].startTime must be between the years 2000 and 2100",
+    ),
+    (
+        "start_month_13",
+        with_item(one_item(startTime="2025-13-02T00:00Z")),
+        "data[0].startTime is not a valid",
+    ),
+    (
+        "start_offset_99_hours",
+        with_item(one_item(startTime="2025-06-02T00:00+99:00")),
+        "data[0].startTime is not a valid",
+    ),
+    (
         "too_many",
         delivery({"homeId": HOME, "startTime": iso(DAY), "prices": [0.1] * 5001}),
         "at most 5000",
@@ -877,6 +897,20 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
         open_adr_with(intervalPeriod={"start": iso(DAY), "duration": "1 hour"}),
         "ISO 8601 duration",
     ),
+    *[
+        (
+            f"adr_duration_{case}",
+            open_adr_with(intervalPeriod={"start": iso(DAY), "duration": duration}),
+            "intervalPeriod.duration must be at most 7 days",
+        )
+        for case, duration in (
+            ("999999999_days", "P999999999D"),
+            ("1000000000_days", "P1000000000D"),
+            ("beyond_c_int", "P" + "9" * 20 + "D"),
+            ("beyond_c_int_hours", "PT" + "9" * 20 + "H"),
+            ("eight_days", "P8D"),
+        )
+    ],
     (
         "adr_zero_duration",
         open_adr_with(intervalPeriod={"start": iso(DAY), "duration": "PT0S"}),
