@@ -8,6 +8,7 @@ from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -743,6 +744,47 @@ async def test_stored_homes_exist_before_any_signal(
     assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
     assert hass.states.get(entity("sensor", "current_price", THIRD_HOME)) is None
     assert caplog.text.count("Ignoring the stored prices") == 2
+
+
+async def test_stored_home_not_object_skipped(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    external_url: str,
+    thermostat_states: None,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(DAY + QUARTER)
+    valid = {
+        "name": None,
+        "intervals": [
+            [DAY.isoformat(), (DAY + HOUR).isoformat(), 0.3, None, None, None]
+        ],
+    }
+    hass_storage[price_store_key(config_entry.entry_id)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": price_store_key(config_entry.entry_id),
+        "data": {
+            "homes": {
+                HOME: valid,
+                OTHER_HOME: ["not", "an", "object"],
+                THIRD_HOME: None,
+                "a/b": valid,
+            }
+        },
+    }
+    config_entry.add_to_hass(hass)
+
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert state(hass, CURRENT) == "0.3"
+    assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
+    assert hass.states.get(entity("sensor", "current_price", THIRD_HOME)) is None
+    assert caplog.text.count("Ignoring the stored prices") == 3
 
 
 async def test_remove_entry_deletes_stored_prices(

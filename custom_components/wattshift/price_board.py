@@ -30,6 +30,7 @@ from .contract import (
     Envelope,
     HomePriceBody,
     PayloadError,
+    is_valid_home_id,
     price_signal_response,
     split_price_signal,
 )
@@ -352,8 +353,12 @@ def _interval_to_store(interval: PriceInterval) -> list[Any]:
     ]
 
 
-def _timeline_from_store(home_id: str, record: Mapping[str, Any]) -> HomeTimeline:
+def _timeline_from_store(home_id: str, record: Any) -> HomeTimeline:
     """Rebuild a home's timeline from its stored record."""
+    if not is_valid_home_id(home_id):
+        raise ValueError("the home id is invalid")
+    if not isinstance(record, Mapping):
+        raise TypeError(f"the stored record is {type(record).__name__}, not an object")
     name = record.get("name")
     return HomeTimeline(
         home_id,
