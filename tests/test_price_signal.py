@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from custom_components.wattshift.contract import (
+    MAX_HOMES_PER_DELIVERY,
     PayloadError,
     is_valid_home_id,
     parse_envelope,
@@ -20,7 +21,7 @@ from custom_components.wattshift.price_signal import (
     parse_price_body,
 )
 
-from .prices import DAY, HOME, HOUR, OTHER_HOME, QUARTER, iso
+from .prices import DAY, HOME, HOUR, OTHER_HOME, QUARTER, home_ids, iso
 
 
 def open_adr(intervals: list[dict[str, Any]], **event: Any) -> dict[str, Any]:
@@ -260,6 +261,21 @@ def split(data: Any) -> list[tuple[str, str | None]]:
     """Split a PRICE_SIGNAL delivery and return each home id and name."""
     envelope = parse_envelope({"eventType": "PRICE_SIGNAL", "data": data})
     return [(home.home_id, home.name) for home in split_price_signal(envelope)]
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda homes: [{"homeId": home, "data": []} for home in homes],
+        lambda homes: {home: {"data": []} for home in homes},
+    ],
+    ids=["list", "keyed"],
+)
+def test_split_limits_homes_per_delivery(wrap: Any) -> None:
+    assert len(split(wrap(home_ids(MAX_HOMES_PER_DELIVERY)))) == 50
+
+    with pytest.raises(PayloadError, match="51 homes; at most 50"):
+        split(wrap(home_ids(MAX_HOMES_PER_DELIVERY + 1)))
 
 
 def test_single_body_is_one_home() -> None:

@@ -26,7 +26,7 @@ from custom_components.wattshift.const import (
     CONF_PRICE_SIGNALS,
     DOMAIN,
 )
-from custom_components.wattshift.price_board import price_store_key
+from custom_components.wattshift.price_board import MAX_HOMES, price_store_key
 from simulator import WattShiftSimulator
 
 from .conftest import ORG_ID, WebhookPoster
@@ -40,6 +40,7 @@ from .prices import (
     delivery,
     entity,
     home_body,
+    home_ids,
     iso,
     move_to,
     signal,
@@ -787,6 +788,60 @@ async def test_stored_home_not_object_skipped(
     assert caplog.text.count("Ignoring the stored prices") == 3
 
 
+async def test_known_homes_limited_per_entry(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    external_url: str,
+    thermostat_states: None,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(DAY)
+    known = home_ids(MAX_HOMES - 1, first=1000)
+    hass_storage[price_store_key(config_entry.entry_id)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": price_store_key(config_entry.entry_id),
+        "data": {"homes": {home: {"name": None, "intervals": []} for home in known}},
+    }
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={**config_entry.options, CONF_PRICE_SIGNALS: True}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, "wattshift_price_signal")
+
+    two_new = [home_body(home, data_items(DAY, [0.1])) for home in (HOME, OTHER_HOME)]
+    status, answer = await post_event(delivery(two_new))
+    await hass.async_block_till_done()
+
+    assert status == 400
+    assert answer["error"] == "invalid_payload"
+    assert "2 new homes" in answer["message"]
+    assert "at most 200" in answer["message"]
+    assert events == []
+    assert hass.states.get(CURRENT) is None
+    stored = hass_storage[price_store_key(config_entry.entry_id)]["data"]["homes"]
+    assert len(stored) == MAX_HOMES - 1
+
+    status, answer = await post_event(signal(DAY, [0.1]))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    assert state(hass, CURRENT) == "0.1"
+
+    status, answer = await post_event(signal(DAY, [0.2], home_id=OTHER_HOME))
+    await hass.async_block_till_done()
+    assert status == 400
+    assert "1 new home" in answer["message"]
+
+    # A known home is still accepted at the limit.
+    status, answer = await post_event(signal(DAY, [0.3], home_id=known[0]))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+
+
 async def test_remove_entry_deletes_stored_prices(
     hass: HomeAssistant,
     price_entry: MockConfigEntry,
@@ -848,6 +903,11 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
         "key_mismatch",
         delivery({HOME: {"homeId": OTHER_HOME, "data": [one_item()]}}),
         "not its key",
+    ),
+    (
+        "too_many_homes",
+        delivery([{"homeId": home, "data": [one_item()]} for home in home_ids(51)]),
+        "data contains 51 homes; at most 50 are accepted in one delivery",
     ),
     ("no_shape", delivery({"homeId": HOME}), "needs data"),
     ("data_not_list", delivery({"homeId": HOME, "data": {"a": 1}}), "must be a list"),

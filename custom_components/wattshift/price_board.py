@@ -57,6 +57,11 @@ PRICE_HISTORY: Final = timedelta(hours=24)
 # not be lost, but it is logged.
 IMPLAUSIBLE_PRICE: Final = 10.0
 
+# Maximum number of homes one config entry keeps. Like the limit per
+# delivery, it is far above the few homes of a real account, and it bounds
+# what a sender holding the security key can make this entry store.
+MAX_HOMES: Final = 200
+
 PRICE_SIGNALS_OFF_REASON: Final = (
     "Price signals are turned off in the options of the WattShift integration."
 )
@@ -161,6 +166,7 @@ class PriceBoard:
         new_homes = [
             home.home_id for home, _ in signals if home.home_id not in self._timelines
         ]
+        self._check_room(len(new_homes))
         for home, intervals in signals:
             self._apply(home, intervals)
         self._async_evaluate()
@@ -177,6 +183,16 @@ class PriceBoard:
 
         await self._store.async_save(self._data_to_store())
         return EventReply(price_signal_response(accepted))
+
+    def _check_room(self, new_homes: int) -> None:
+        """Reject new homes that would take the entry beyond MAX_HOMES."""
+        known = len(self._timelines)
+        if new_homes and known + new_homes > MAX_HOMES:
+            plural = "" if new_homes == 1 else "s"
+            raise PayloadError(
+                f"The delivery adds {new_homes} new home{plural} to the {known} "
+                f"known ones, but at most {MAX_HOMES} homes are kept."
+            )
 
     def _apply(self, home: HomePriceBody, intervals: Sequence[PriceInterval]) -> None:
         """Merge one home's new intervals into its timeline."""
