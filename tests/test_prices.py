@@ -26,7 +26,11 @@ from custom_components.wattshift.const import (
     CONF_PRICE_SIGNALS,
     DOMAIN,
 )
-from custom_components.wattshift.price_board import MAX_HOMES, price_store_key
+from custom_components.wattshift.price_board import (
+    MAX_HOME_INTERVALS,
+    MAX_HOMES,
+    price_store_key,
+)
 from simulator import WattShiftSimulator
 
 from .conftest import ORG_ID, WebhookPoster
@@ -605,6 +609,94 @@ async def test_later_signal_keeps_earlier_prices(
     assert state(hass, CURRENT) == "0.1"
     await move_to(hass, freezer, DAY + timedelta(days=1, hours=3))
     assert state(hass, CURRENT) == "0.2"
+
+
+async def test_prices_beyond_7_days_dropped(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(DAY)
+    events = async_capture_events(hass, "wattshift_price_signal")
+
+    status, answer = await post_event(signal(DAY, [0.1] * 240, step=HOUR))
+    await hass.async_block_till_done()
+
+    assert status == 200, answer
+    assert answer["homes"][HOME] == {
+        "accepted": 168,
+        "startTime": iso(DAY),
+        "endTime": iso(DAY + timedelta(days=7)),
+    }
+    assert events[0].data["interval_count"] == 168
+    stored = hass_storage[price_store_key(price_entry.entry_id)]["data"]
+    assert len(stored["homes"][HOME]["intervals"]) == 168
+
+
+async def test_prices_only_beyond_7_days_rejected(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+
+    status, answer = await post_event(
+        signal(DAY + timedelta(days=7), [0.5] * 4, home_id=OTHER_HOME)
+    )
+    await hass.async_block_till_done()
+
+    assert status == 400
+    assert answer["error"] == "invalid_payload"
+    assert f"Home {OTHER_HOME}" in answer["message"]
+    assert "7 days" in answer["message"]
+    assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
+
+
+async def test_intervals_per_home_limited(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(DAY)
+    minute = timedelta(minutes=1)
+    half = MAX_HOME_INTERVALS // 2 + 1
+    status, answer = await post_event(signal(DAY, [0.1] * half, step=minute))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    stored = hass_storage[price_store_key(price_entry.entry_id)]["data"]
+
+    # A window after the first adds as many intervals again.
+    status, answer = await post_event(
+        signal(DAY + half * minute, [0.2] * half, step=minute)
+    )
+    await hass.async_block_till_done()
+
+    assert status == 400
+    assert f"Home {HOME}" in answer["message"]
+    assert f"{2 * half} price intervals" in answer["message"]
+    assert f"at most {MAX_HOME_INTERVALS}" in answer["message"]
+    assert hass_storage[price_store_key(price_entry.entry_id)]["data"] == stored
+
+    # The same window replaces what is known, so it is accepted.
+    status, answer = await post_event(signal(DAY, [0.3] * half, step=minute))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    assert state(hass, CURRENT) == "0.3"
+
+    # Intervals that ended more than 24 hours ago are no longer counted.
+    await move_to(hass, freezer, DAY + timedelta(days=2))
+    status, answer = await post_event(
+        signal(DAY + timedelta(days=2), [0.4] * half, step=minute)
+    )
+    await hass.async_block_till_done()
+    assert status == 200, answer
 
 
 async def test_home_name_renames_device(

@@ -62,6 +62,14 @@ IMPLAUSIBLE_PRICE: Final = 10.0
 # what a sender holding the security key can make this entry store.
 MAX_HOMES: Final = 200
 
+# Intervals that start this far after a delivery arrives are dropped, so
+# that deliveries about ever later windows cannot pile up.
+PRICE_HORIZON: Final = timedelta(days=7)
+# Maximum number of intervals one home keeps between PRICE_HISTORY before
+# now and PRICE_HORIZON after it. Those 8 days at 5-minute resolution are
+# 2304 intervals, and documented signals use 15-minute ones.
+MAX_HOME_INTERVALS: Final = 3000
+
 PRICE_SIGNALS_OFF_REASON: Final = (
     "Price signals are turned off in the options of the WattShift integration."
 )
@@ -160,13 +168,19 @@ class PriceBoard:
 
     async def async_handle(self, envelope: Envelope) -> EventReply:
         """Apply a PRICE_SIGNAL delivery, or reject an invalid one with no change."""
-        # Every home is parsed before any is applied, so that one invalid
-        # home rejects the whole delivery.
-        signals = [(home, _parse_home(home)) for home in split_price_signal(envelope)]
+        # Every home is parsed and checked before any is applied, so that one
+        # invalid home rejects the whole delivery.
+        now = dt_util.utcnow()
+        signals = [
+            (home, _within_horizon(home.home_id, _parse_home(home), now))
+            for home in split_price_signal(envelope)
+        ]
         new_homes = [
             home.home_id for home, _ in signals if home.home_id not in self._timelines
         ]
         self._check_room(len(new_homes))
+        for home, intervals in signals:
+            self._check_interval_count(home.home_id, intervals, now)
         for home, intervals in signals:
             self._apply(home, intervals)
         self._async_evaluate()
@@ -192,6 +206,23 @@ class PriceBoard:
             raise PayloadError(
                 f"The delivery adds {new_homes} new home{plural} to the {known} "
                 f"known ones, but at most {MAX_HOMES} homes are kept."
+            )
+
+    def _check_interval_count(
+        self, home_id: str, intervals: Sequence[PriceInterval], now: datetime
+    ) -> None:
+        """Reject a signal that would leave a home more than MAX_HOME_INTERVALS."""
+        timeline = self._timelines.get(home_id) or HomeTimeline(home_id)
+        history_start = now - PRICE_HISTORY
+        count = sum(
+            1 for interval in timeline.merged(intervals) if interval.end > history_start
+        )
+        if count > MAX_HOME_INTERVALS:
+            raise PayloadError(
+                f"Home {home_id} would have {count} price intervals in the "
+                f"{PRICE_HISTORY.total_seconds() / 3600:.0f} hours before and the "
+                f"{PRICE_HORIZON.days} days after now, but at most "
+                f"{MAX_HOME_INTERVALS} are kept per home."
             )
 
     def _apply(self, home: HomePriceBody, intervals: Sequence[PriceInterval]) -> None:
@@ -355,6 +386,28 @@ def _parse_home(home: HomePriceBody) -> tuple[PriceInterval, ...]:
         return parse_price_body(home.body)
     except PayloadError as err:
         raise PayloadError(f"Home {home.home_id}: {err}") from err
+
+
+def _within_horizon(
+    home_id: str, intervals: Sequence[PriceInterval], now: datetime
+) -> tuple[PriceInterval, ...]:
+    """Drop the intervals that start PRICE_HORIZON or more after now."""
+    horizon = now + PRICE_HORIZON
+    within = tuple(interval for interval in intervals if interval.start < horizon)
+    if not within:
+        raise PayloadError(
+            f"Home {home_id}: every interval starts at or after "
+            f"{horizon.isoformat()}, and only prices for the next "
+            f"{PRICE_HORIZON.days} days are kept."
+        )
+    if len(within) < len(intervals):
+        LOGGER.debug(
+            "Dropped %d intervals of home %s that start at or after %s",
+            len(intervals) - len(within),
+            home_id,
+            horizon.isoformat(),
+        )
+    return within
 
 
 def _interval_to_store(interval: PriceInterval) -> list[Any]:
