@@ -734,7 +734,24 @@ async def test_implausible_price_is_logged(
 
     assert status == 200
     assert state(hass, CURRENT) == "45.0"
-    assert "changed the price unit" in caplog.text
+    assert caplog.text.count("changed the price unit") == 1
+
+    # Further implausible prices of the same home are not logged again.
+    await post_event(signal(DAY, [46.0, 52.0]))
+    await post_event(signal(DAY + HOUR, [0.2, 60.0]))
+    await hass.async_block_till_done()
+    assert caplog.text.count("changed the price unit") == 1
+
+    # Another home is logged on its own.
+    await post_event(signal(DAY, [45.0], home_id=OTHER_HOME))
+    await hass.async_block_till_done()
+    assert caplog.text.count("changed the price unit") == 2
+
+    # After plausible prices, implausible ones are logged again.
+    await post_event(signal(DAY, [0.1, 0.2]))
+    await post_event(signal(DAY, [45.0, 52.0]))
+    await hass.async_block_till_done()
+    assert caplog.text.count("changed the price unit") == 3
 
 
 async def test_signal_survives_restart(

@@ -54,7 +54,8 @@ PRICE_HISTORY: Final = timedelta(hours=24)
 # NOTE: A price above 10 USD/kWh is far beyond US retail prices, so it more
 # likely means WattShift changed the unit (cents, or USD/MWh) than a real
 # price. Such a signal is still accepted, because a real price spike must
-# not be lost, but it is logged.
+# not be lost, but it is logged, once per home until its prices are
+# plausible again.
 IMPLAUSIBLE_PRICE: Final = 10.0
 
 # Maximum number of homes one config entry keeps. Like the limit per
@@ -91,6 +92,7 @@ class PriceBoard:
         self._timelines: dict[str, HomeTimeline] = {}
         self._views: dict[str, HomeView] = {}
         self._ran_out: set[str] = set()
+        self._implausible: set[str] = set()
         self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
         self._home_listeners: list[HomeListener] = []
         self._threshold: float | None = None
@@ -235,12 +237,22 @@ class PriceBoard:
             timeline.name = home.name
             self._rename_device(home.home_id, home.name)
 
+        self._log_implausible(home.home_id, intervals)
+
+    def _log_implausible(
+        self, home_id: str, intervals: Sequence[PriceInterval]
+    ) -> None:
+        """Log once when a home's prices become implausible, until they are not."""
         highest = max(abs(interval.price) for interval in intervals)
-        if highest > IMPLAUSIBLE_PRICE:
+        if highest <= IMPLAUSIBLE_PRICE:
+            self._implausible.discard(home_id)
+        elif home_id not in self._implausible:
+            self._implausible.add(home_id)
             LOGGER.warning(
                 "Home %s has prices up to %s USD/kWh. Check whether WattShift "
-                "changed the price unit",
-                home.home_id,
+                "changed the price unit. This is logged again only after a "
+                "signal with plausible prices",
+                home_id,
                 highest,
             )
 
