@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -19,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     load_json_object_fixture,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wattshift.const import (
     CONF_OPEN_ADR,
@@ -31,6 +33,7 @@ from custom_components.wattshift.price_board import (
     MAX_HOMES,
     price_store_key,
 )
+from custom_components.wattshift.thermostat_entity import THERMOSTAT_MODEL
 from simulator import WattShiftSimulator
 
 from .conftest import ORG_ID, WebhookPoster
@@ -930,6 +933,7 @@ async def test_known_homes_limited_per_entry(
     assert answer["error"] == "invalid_payload"
     assert "2 new homes" in answer["message"]
     assert "at most 200" in answer["message"]
+    assert "Remove the devices of homes" in answer["message"]
     assert events == []
     assert hass.states.get(CURRENT) is None
     stored = hass_storage[price_store_key(config_entry.entry_id)]["data"]["homes"]
@@ -949,6 +953,107 @@ async def test_known_homes_limited_per_entry(
     status, answer = await post_event(signal(DAY, [0.3], home_id=known[0]))
     await hass.async_block_till_done()
     assert status == 200, answer
+
+
+@pytest.fixture
+async def device_removal(hass: HomeAssistant) -> None:
+    """Set up the websocket command that removes a device from an entry.
+
+    It must run before any HTTP client, because the router then freezes.
+    """
+    assert await async_setup_component(hass, "config", {})
+    assert await async_setup_component(hass, "websocket_api", {})
+
+
+async def test_home_device_removal_forgets_home(
+    hass: HomeAssistant,
+    device_removal: None,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The access token is issued at the real time, so it is checked before
+    # the clock moves back to an earlier day.
+    client = await hass_ws_client(hass)
+    freezer.move_to(DAY)
+    both = [
+        home_body(HOME, data_items(DAY, [0.1] * 4)),
+        home_body(OTHER_HOME, data_items(DAY, [0.3] * 4)),
+    ]
+    await post_event(delivery(both))
+    await hass.async_block_till_done()
+    devices = dr.async_get(hass)
+    home_device = devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")})
+    assert home_device is not None
+
+    response = await client.remove_device(home_device.id, price_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert response["success"], response
+    assert devices.async_get(home_device.id) is None
+    assert hass.states.get(CURRENT) is None
+    assert er.async_entries_for_device(er.async_get(hass), home_device.id) == []
+    stored = hass_storage[price_store_key(price_entry.entry_id)]["data"]["homes"]
+    assert set(stored) == {OTHER_HOME}
+    assert state(hass, entity("sensor", "current_price", OTHER_HOME)) == "0.3"
+
+    # The home stays gone after a restart.
+    assert await hass.config_entries.async_unload(price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")}) is None
+    assert hass.states.get(CURRENT) is None
+
+    # A new signal of the home brings its device and entities back.
+    status, answer = await post_event(signal(DAY, [0.2] * 4))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    assert devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")})
+    assert state(hass, CURRENT) == "0.2"
+
+
+async def test_device_removal_rejected(
+    hass: HomeAssistant,
+    device_removal: None,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The access token is issued at the real time, so it is checked before
+    # the clock moves back to an earlier day.
+    client = await hass_ws_client(hass)
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+    devices = dr.async_get(hass)
+    entry_devices = dr.async_entries_for_config_entry(devices, price_entry.entry_id)
+    account = devices.async_get_device(identifiers={(DOMAIN, ORG_ID)})
+    assert account is not None
+    thermostats = [d for d in entry_devices if d.model == THERMOSTAT_MODEL]
+    assert len(thermostats) == 3
+
+    for device in (account, *thermostats):
+        response = await client.remove_device(device.id, price_entry.entry_id)
+        await hass.async_block_till_done()
+
+        assert not response["success"], device.name
+        assert devices.async_get(device.id) is not None, device.name
+    assert state(hass, CURRENT) == "0.1"
+
+    # A home device stays while the entry is not loaded, because the store
+    # would bring its home back at the next setup.
+    home_device = devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")})
+    assert home_device is not None
+    assert await hass.config_entries.async_unload(price_entry.entry_id)
+    await hass.async_block_till_done()
+    response = await client.remove_device(home_device.id, price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not response["success"]
+    assert devices.async_get(home_device.id) is not None
 
 
 async def test_remove_entry_deletes_stored_prices(

@@ -153,6 +153,17 @@ class PriceBoard:
             self._threshold = threshold
             self._async_evaluate()
 
+    async def async_remove_home(self, home_id: str) -> None:
+        """Forget a home and its prices until WattShift sends it again."""
+        if self._timelines.pop(home_id, None) is None:
+            return
+        self._views.pop(home_id, None)
+        self._ran_out.discard(home_id)
+        self._implausible.discard(home_id)
+        LOGGER.info("Removed home %s and its prices", home_id)
+        self._async_evaluate()
+        await self._store.async_save(self._data_to_store())
+
     @callback
     def async_add_listener(
         self, home_id: str, listener: CALLBACK_TYPE
@@ -207,7 +218,8 @@ class PriceBoard:
             plural = "" if new_homes == 1 else "s"
             raise PayloadError(
                 f"The delivery adds {new_homes} new home{plural} to the {known} "
-                f"known ones, but at most {MAX_HOMES} homes are kept."
+                f"known ones, but at most {MAX_HOMES} homes are kept. Remove the "
+                "devices of homes that no longer send prices to make room."
             )
 
     def _check_interval_count(
