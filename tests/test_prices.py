@@ -488,6 +488,64 @@ async def test_entities_unavailable_when_signal_runs_out(
     assert caplog.text.count("has run out") == 2
 
 
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload and set up a config entry again, as a restart does."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_run_out_not_logged_after_restart(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+    await move_to(hass, freezer, DAY + HOUR)
+    assert caplog.text.count("has run out") == 1
+
+    await restart(hass, price_entry)
+    freezer.move_to(DAY + timedelta(days=3))
+    await restart(hass, price_entry)
+
+    assert caplog.text.count("has run out") == 1
+    assert state(hass, CURRENT) == STATE_UNAVAILABLE
+
+    # New prices end the run-out, so the next one is logged again.
+    await post_event(signal(DAY + timedelta(days=3), [0.3] * 4))
+    await hass.async_block_till_done()
+    await restart(hass, price_entry)
+    await move_to(hass, freezer, DAY + timedelta(days=3, hours=1))
+    assert caplog.text.count("has run out") == 2
+
+
+async def test_run_out_while_stopped_logged_once(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(price_entry.entry_id)
+    await hass.async_block_till_done()
+
+    freezer.move_to(DAY + 2 * HOUR)
+    assert await hass.config_entries.async_setup(price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert caplog.text.count("has run out") == 1
+
+    await restart(hass, price_entry)
+    assert caplog.text.count("has run out") == 1
+
+
 async def test_event_fired_per_home(
     hass: HomeAssistant,
     price_entry: MockConfigEntry,

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 EVENT_PRICE_SIGNAL: Final = "wattshift_price_signal"
 
 STORAGE_VERSION: Final = 1
+# Seconds that a run-out or return found between deliveries waits before it
+# is written, so that several such changes in a row cost one write.
+SAVE_DELAY: Final = 10
 
 # The price entities list the intervals that start within this window.
 UPCOMING_WINDOW: Final = timedelta(hours=48)
@@ -93,6 +96,9 @@ class PriceBoard:
         self._views: dict[str, HomeView] = {}
         self._ran_out: set[str] = set()
         self._implausible: set[str] = set()
+        # Whether a change waits for a delayed write, which async_stop then
+        # makes at once.
+        self._unsaved = False
         self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
         self._home_listeners: list[HomeListener] = []
         self._threshold: float | None = None
@@ -132,7 +138,16 @@ class PriceBoard:
                     home_id,
                     err,
                 )
+                continue
+            # The run-out was logged before the restart, so it is not logged
+            # again while the home stays without prices.
+            if record.get("ran_out") is True:
+                self._ran_out.add(home_id)
         self._async_evaluate()
+        if self._unsaved:
+            # A delayed write from a setup that fails later could overwrite
+            # what the next setup stores, so the change is written at once.
+            await self._async_save()
 
     @callback
     def async_start(self) -> None:
@@ -140,11 +155,12 @@ class PriceBoard:
         self._running = True
         self._async_evaluate()
 
-    @callback
-    def async_stop(self) -> None:
-        """Stop the boundary timer."""
+    async def async_stop(self) -> None:
+        """Stop the boundary timer and write any change not saved yet."""
         self._running = False
         self._cancel_boundary_timer()
+        if self._unsaved:
+            await self._async_save()
 
     @callback
     def async_set_threshold(self, threshold: float | None) -> None:
@@ -162,7 +178,7 @@ class PriceBoard:
         self._implausible.discard(home_id)
         LOGGER.info("Removed home %s and its prices", home_id)
         self._async_evaluate()
-        await self._store.async_save(self._data_to_store())
+        await self._async_save()
 
     @callback
     def async_add_listener(
@@ -208,7 +224,7 @@ class PriceBoard:
             self._fire_event(home.home_id, summary)
             accepted.append((home.home_id, summary.count, summary.start, summary.end))
 
-        await self._store.async_save(self._data_to_store())
+        await self._async_save()
         return EventReply(price_signal_response(accepted))
 
     def _check_room(self, new_homes: int) -> None:
@@ -298,18 +314,30 @@ class PriceBoard:
         """Read every timeline at a moment, update the entities and set the timer."""
         if at is None:
             at = dt_util.utcnow()
+        changed = False
         for home_id, timeline in self._timelines.items():
             timeline.prune(at - PRICE_HISTORY)
             view = timeline.view(at, threshold=self._threshold, window=UPCOMING_WINDOW)
             self._views[home_id] = view
-            self._log_availability(view)
+            if self._log_availability(view):
+                changed = True
+        if changed:
+            self._unsaved = True
+            # The data is built now, on the event loop, because the store
+            # calls its data function in a worker thread.
+            data = self._data_to_store()
+            self._store.async_delay_save(lambda: data, SAVE_DELAY)
         for listeners in self._listeners.values():
             for listener in list(listeners):
                 listener()
         self._schedule_boundary_timer(at)
 
-    def _log_availability(self, view: HomeView) -> None:
-        """Log once when a home's prices run out and once when they return."""
+    def _log_availability(self, view: HomeView) -> bool:
+        """Log once when a home's prices run out and once when they return.
+
+        Return whether the home ran out or returned, which the store records
+        so that a restart does not log the same run-out again.
+        """
         home_id = view.home_id
         if not view.available and home_id not in self._ran_out:
             self._ran_out.add(home_id)
@@ -318,9 +346,12 @@ class PriceBoard:
                 "unavailable until WattShift sends new prices",
                 home_id,
             )
-        elif view.available and home_id in self._ran_out:
+            return True
+        if view.available and home_id in self._ran_out:
             self._ran_out.discard(home_id)
             LOGGER.info("Prices of home %s are current again", home_id)
+            return True
+        return False
 
     def _schedule_boundary_timer(self, at: datetime) -> None:
         """Wake up at the next interval boundary of any home."""
@@ -357,12 +388,18 @@ class PriceBoard:
             self._cancel_timer()
             self._cancel_timer = None
 
+    async def _async_save(self) -> None:
+        """Write every home now, replacing any delayed write."""
+        self._unsaved = False
+        await self._store.async_save(self._data_to_store())
+
     def _data_to_store(self) -> dict[str, Any]:
         """Describe every home in the stored format."""
         return {
             "homes": {
                 home_id: {
                     "name": timeline.name,
+                    "ran_out": home_id in self._ran_out,
                     "intervals": [
                         _interval_to_store(interval) for interval in timeline.intervals
                     ],
