@@ -239,7 +239,7 @@ def test_unsorted_intervals_are_sorted() -> None:
     assert [i.price for i in parse_price_body(body)] == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "1e999"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "1e999", 10**400])
 def test_non_finite_prices_rejected(value: Any) -> None:
     with pytest.raises(PayloadError, match="finite"):
         parse_price_body({"startTime": iso(DAY), "prices": [value]})

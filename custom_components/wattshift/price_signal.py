@@ -374,6 +374,9 @@ def _number(value: Any, where: str) -> float:
         number = float(value)
     except ValueError:
         raise PayloadError(f"{where} must be a number: {value!r}.") from None
+    except OverflowError:
+        # An integer too large for a float, which Python's json module reads.
+        number = math.inf
     if not math.isfinite(number):
         raise PayloadError(f"{where} must be a finite number.")
     return number
