@@ -70,6 +70,11 @@ def home_body(home_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def home_ids(count: int, first: int = 0) -> list[str]:
+    """Return count distinct home ids in WattShift's documented form."""
+    return [f"ws_home_{number:032x}" for number in range(first, first + count)]
+
+
 def delivery(data: Any) -> dict[str, Any]:
     """Wrap per-home bodies in the delivery envelope."""
     return {"eventType": "PRICE_SIGNAL", "data": data}

@@ -8,15 +8,20 @@ from typing import Any
 import pytest
 
 from custom_components.wattshift.contract import (
+    MAX_HOMES_PER_DELIVERY,
     PayloadError,
     is_valid_home_id,
     parse_envelope,
     price_signal_response,
     split_price_signal,
 )
-from custom_components.wattshift.price_signal import PriceInterval, parse_price_body
+from custom_components.wattshift.price_signal import (
+    MAX_INTERVALS,
+    PriceInterval,
+    parse_price_body,
+)
 
-from .prices import DAY, HOME, HOUR, OTHER_HOME, QUARTER, iso
+from .prices import DAY, HOME, HOUR, OTHER_HOME, QUARTER, home_ids, iso
 
 
 def open_adr(intervals: list[dict[str, Any]], **event: Any) -> dict[str, Any]:
@@ -162,6 +167,67 @@ def test_open_adr_rejects_other_durations(duration: Any) -> None:
         parse_price_body(open_adr([price(0.1, start=iso(DAY), duration=duration)]))
 
 
+@pytest.mark.parametrize(
+    "duration",
+    [
+        "P8D",
+        "PT169H",
+        "P999999999D",
+        "P1000000000D",
+        "P" + "9" * 20 + "D",
+        "PT" + "9" * 20 + "S",
+    ],
+)
+def test_open_adr_rejects_durations_over_7_days(duration: str) -> None:
+    with pytest.raises(
+        PayloadError, match=r"intervals\[0\].intervalPeriod.duration must be at most 7"
+    ):
+        parse_price_body(open_adr([price(0.1, start=iso(DAY), duration=duration)]))
+
+
+def test_longest_chain_from_latest_year_parses() -> None:
+    # 5000 intervals of 7 days each, chained from the last accepted year.
+    event = open_adr(
+        [price(0.1)] * MAX_INTERVALS,
+        intervalPeriod={"start": "2100-12-31T23:59:59-12:00", "duration": "P7D"},
+    )
+
+    intervals = parse_price_body(event)
+
+    assert len(intervals) == MAX_INTERVALS
+    assert intervals[-1].end.year == 2196
+
+
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [
+        ("2000-01-01T00:00:00+05:00", 1999),
+        ("2100-12-31T23:59:59-05:00", 2101),
+    ],
+)
+def test_timestamp_year_checked_in_own_offset(value: str, year: int) -> None:
+    (parsed,) = parse_price_body({"startTime": value, "prices": [0.1]})
+
+    assert parsed.start.year == year
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1999-12-31T23:59:59Z", "must be between the years 2000 and 2100"),
+        ("2101-01-01T00:00:00Z", "must be between the years 2000 and 2100"),
+        ("0001-01-01T00:00+05:00", "must be between the years 2000 and 2100"),
+        ("9999-12-31T23:50Z", "must be between the years 2000 and 2100"),
+        ("2025-13-02T00:00Z", "is not a valid ISO 8601 timestamp"),
+        ("2025-02-30T00:00Z", "is not a valid ISO 8601 timestamp"),
+        ("2025-06-02T00:00+99:00", "is not a valid ISO 8601 timestamp"),
+    ],
+)
+def test_timestamp_out_of_range_rejected(value: str, reason: str) -> None:
+    with pytest.raises(PayloadError, match=f"startTime {reason}"):
+        parse_price_body({"startTime": value, "prices": [0.1, 0.2]})
+
+
 def test_unsorted_intervals_are_sorted() -> None:
     body = {
         "data": [
@@ -173,7 +239,7 @@ def test_unsorted_intervals_are_sorted() -> None:
     assert [i.price for i in parse_price_body(body)] == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "1e999"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "1e999", 10**400])
 def test_non_finite_prices_rejected(value: Any) -> None:
     with pytest.raises(PayloadError, match="finite"):
         parse_price_body({"startTime": iso(DAY), "prices": [value]})
@@ -195,6 +261,21 @@ def split(data: Any) -> list[tuple[str, str | None]]:
     """Split a PRICE_SIGNAL delivery and return each home id and name."""
     envelope = parse_envelope({"eventType": "PRICE_SIGNAL", "data": data})
     return [(home.home_id, home.name) for home in split_price_signal(envelope)]
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda homes: [{"homeId": home, "data": []} for home in homes],
+        lambda homes: {home: {"data": []} for home in homes},
+    ],
+    ids=["list", "keyed"],
+)
+def test_split_limits_homes_per_delivery(wrap: Any) -> None:
+    assert len(split(wrap(home_ids(MAX_HOMES_PER_DELIVERY)))) == 50
+
+    with pytest.raises(PayloadError, match="51 homes; at most 50"):
+        split(wrap(home_ids(MAX_HOMES_PER_DELIVERY + 1)))
 
 
 def test_single_body_is_one_home() -> None:

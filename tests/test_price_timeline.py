@@ -99,6 +99,16 @@ def test_merge_splits_interval_around_horizon() -> None:
     ]
 
 
+def test_merged_leaves_timeline_unchanged() -> None:
+    known = back_to_back(DAY, [0.1, 0.2, 0.3])
+    prices = timeline(known)
+
+    merged = prices.merged([PriceInterval(DAY + HOUR, DAY + 2 * HOUR, 0.4)])
+
+    assert [i.price for i in merged] == [0.1, 0.4, 0.3]
+    assert prices.intervals == tuple(known)
+
+
 def test_prune_drops_ended_intervals() -> None:
     prices = timeline(back_to_back(DAY, [0.1, 0.2, 0.3]))
 

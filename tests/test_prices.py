@@ -8,9 +8,11 @@ from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -18,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     load_json_object_fixture,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wattshift.const import (
     CONF_OPEN_ADR,
@@ -25,7 +28,12 @@ from custom_components.wattshift.const import (
     CONF_PRICE_SIGNALS,
     DOMAIN,
 )
-from custom_components.wattshift.price_board import price_store_key
+from custom_components.wattshift.price_board import (
+    MAX_HOME_INTERVALS,
+    MAX_HOMES,
+    price_store_key,
+)
+from custom_components.wattshift.thermostat_entity import THERMOSTAT_MODEL
 from simulator import WattShiftSimulator
 
 from .conftest import ORG_ID, WebhookPoster
@@ -39,6 +47,7 @@ from .prices import (
     delivery,
     entity,
     home_body,
+    home_ids,
     iso,
     move_to,
     signal,
@@ -479,6 +488,64 @@ async def test_entities_unavailable_when_signal_runs_out(
     assert caplog.text.count("has run out") == 2
 
 
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload and set up a config entry again, as a restart does."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_run_out_not_logged_after_restart(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+    await move_to(hass, freezer, DAY + HOUR)
+    assert caplog.text.count("has run out") == 1
+
+    await restart(hass, price_entry)
+    freezer.move_to(DAY + timedelta(days=3))
+    await restart(hass, price_entry)
+
+    assert caplog.text.count("has run out") == 1
+    assert state(hass, CURRENT) == STATE_UNAVAILABLE
+
+    # New prices end the run-out, so the next one is logged again.
+    await post_event(signal(DAY + timedelta(days=3), [0.3] * 4))
+    await hass.async_block_till_done()
+    await restart(hass, price_entry)
+    await move_to(hass, freezer, DAY + timedelta(days=3, hours=1))
+    assert caplog.text.count("has run out") == 2
+
+
+async def test_run_out_while_stopped_logged_once(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(price_entry.entry_id)
+    await hass.async_block_till_done()
+
+    freezer.move_to(DAY + 2 * HOUR)
+    assert await hass.config_entries.async_setup(price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert caplog.text.count("has run out") == 1
+
+    await restart(hass, price_entry)
+    assert caplog.text.count("has run out") == 1
+
+
 async def test_event_fired_per_home(
     hass: HomeAssistant,
     price_entry: MockConfigEntry,
@@ -605,6 +672,94 @@ async def test_later_signal_keeps_earlier_prices(
     assert state(hass, CURRENT) == "0.2"
 
 
+async def test_prices_beyond_7_days_dropped(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(DAY)
+    events = async_capture_events(hass, "wattshift_price_signal")
+
+    status, answer = await post_event(signal(DAY, [0.1] * 240, step=HOUR))
+    await hass.async_block_till_done()
+
+    assert status == 200, answer
+    assert answer["homes"][HOME] == {
+        "accepted": 168,
+        "startTime": iso(DAY),
+        "endTime": iso(DAY + timedelta(days=7)),
+    }
+    assert events[0].data["interval_count"] == 168
+    stored = hass_storage[price_store_key(price_entry.entry_id)]["data"]
+    assert len(stored["homes"][HOME]["intervals"]) == 168
+
+
+async def test_prices_only_beyond_7_days_rejected(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+
+    status, answer = await post_event(
+        signal(DAY + timedelta(days=7), [0.5] * 4, home_id=OTHER_HOME)
+    )
+    await hass.async_block_till_done()
+
+    assert status == 400
+    assert answer["error"] == "invalid_payload"
+    assert f"Home {OTHER_HOME}" in answer["message"]
+    assert "7 days" in answer["message"]
+    assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
+
+
+async def test_intervals_per_home_limited(
+    hass: HomeAssistant,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(DAY)
+    minute = timedelta(minutes=1)
+    half = MAX_HOME_INTERVALS // 2 + 1
+    status, answer = await post_event(signal(DAY, [0.1] * half, step=minute))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    stored = hass_storage[price_store_key(price_entry.entry_id)]["data"]
+
+    # A window after the first adds as many intervals again.
+    status, answer = await post_event(
+        signal(DAY + half * minute, [0.2] * half, step=minute)
+    )
+    await hass.async_block_till_done()
+
+    assert status == 400
+    assert f"Home {HOME}" in answer["message"]
+    assert f"{2 * half} price intervals" in answer["message"]
+    assert f"at most {MAX_HOME_INTERVALS}" in answer["message"]
+    assert hass_storage[price_store_key(price_entry.entry_id)]["data"] == stored
+
+    # The same window replaces what is known, so it is accepted.
+    status, answer = await post_event(signal(DAY, [0.3] * half, step=minute))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    assert state(hass, CURRENT) == "0.3"
+
+    # Intervals that ended more than 24 hours ago are no longer counted.
+    await move_to(hass, freezer, DAY + timedelta(days=2))
+    status, answer = await post_event(
+        signal(DAY + timedelta(days=2), [0.4] * half, step=minute)
+    )
+    await hass.async_block_till_done()
+    assert status == 200, answer
+
+
 async def test_home_name_renames_device(
     hass: HomeAssistant,
     price_entry: MockConfigEntry,
@@ -640,7 +795,24 @@ async def test_implausible_price_is_logged(
 
     assert status == 200
     assert state(hass, CURRENT) == "45.0"
-    assert "changed the price unit" in caplog.text
+    assert caplog.text.count("changed the price unit") == 1
+
+    # Further implausible prices of the same home are not logged again.
+    await post_event(signal(DAY, [46.0, 52.0]))
+    await post_event(signal(DAY + HOUR, [0.2, 60.0]))
+    await hass.async_block_till_done()
+    assert caplog.text.count("changed the price unit") == 1
+
+    # Another home is logged on its own.
+    await post_event(signal(DAY, [45.0], home_id=OTHER_HOME))
+    await hass.async_block_till_done()
+    assert caplog.text.count("changed the price unit") == 2
+
+    # After plausible prices, implausible ones are logged again.
+    await post_event(signal(DAY, [0.1, 0.2]))
+    await post_event(signal(DAY, [45.0, 52.0]))
+    await hass.async_block_till_done()
+    assert caplog.text.count("changed the price unit") == 3
 
 
 async def test_signal_survives_restart(
@@ -745,6 +917,203 @@ async def test_stored_homes_exist_before_any_signal(
     assert caplog.text.count("Ignoring the stored prices") == 2
 
 
+async def test_stored_home_not_object_skipped(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    external_url: str,
+    thermostat_states: None,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(DAY + QUARTER)
+    valid = {
+        "name": None,
+        "intervals": [
+            [DAY.isoformat(), (DAY + HOUR).isoformat(), 0.3, None, None, None]
+        ],
+    }
+    hass_storage[price_store_key(config_entry.entry_id)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": price_store_key(config_entry.entry_id),
+        "data": {
+            "homes": {
+                HOME: valid,
+                OTHER_HOME: ["not", "an", "object"],
+                THIRD_HOME: None,
+                "a/b": valid,
+            }
+        },
+    }
+    config_entry.add_to_hass(hass)
+
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert state(hass, CURRENT) == "0.3"
+    assert hass.states.get(entity("sensor", "current_price", OTHER_HOME)) is None
+    assert hass.states.get(entity("sensor", "current_price", THIRD_HOME)) is None
+    assert caplog.text.count("Ignoring the stored prices") == 3
+
+
+async def test_known_homes_limited_per_entry(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    external_url: str,
+    thermostat_states: None,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(DAY)
+    known = home_ids(MAX_HOMES - 1, first=1000)
+    hass_storage[price_store_key(config_entry.entry_id)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": price_store_key(config_entry.entry_id),
+        "data": {"homes": {home: {"name": None, "intervals": []} for home in known}},
+    }
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={**config_entry.options, CONF_PRICE_SIGNALS: True}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, "wattshift_price_signal")
+
+    two_new = [home_body(home, data_items(DAY, [0.1])) for home in (HOME, OTHER_HOME)]
+    status, answer = await post_event(delivery(two_new))
+    await hass.async_block_till_done()
+
+    assert status == 400
+    assert answer["error"] == "invalid_payload"
+    assert "2 new homes" in answer["message"]
+    assert "at most 200" in answer["message"]
+    assert "Remove the devices of homes" in answer["message"]
+    assert events == []
+    assert hass.states.get(CURRENT) is None
+    stored = hass_storage[price_store_key(config_entry.entry_id)]["data"]["homes"]
+    assert len(stored) == MAX_HOMES - 1
+
+    status, answer = await post_event(signal(DAY, [0.1]))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    assert state(hass, CURRENT) == "0.1"
+
+    status, answer = await post_event(signal(DAY, [0.2], home_id=OTHER_HOME))
+    await hass.async_block_till_done()
+    assert status == 400
+    assert "1 new home" in answer["message"]
+
+    # A known home is still accepted at the limit.
+    status, answer = await post_event(signal(DAY, [0.3], home_id=known[0]))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+
+
+@pytest.fixture
+async def device_removal(hass: HomeAssistant) -> None:
+    """Set up the websocket command that removes a device from an entry.
+
+    It must run before any HTTP client, because the router then freezes.
+    """
+    assert await async_setup_component(hass, "config", {})
+    assert await async_setup_component(hass, "websocket_api", {})
+
+
+async def test_home_device_removal_forgets_home(
+    hass: HomeAssistant,
+    device_removal: None,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The access token is issued at the real time, so it is checked before
+    # the clock moves back to an earlier day.
+    client = await hass_ws_client(hass)
+    freezer.move_to(DAY)
+    both = [
+        home_body(HOME, data_items(DAY, [0.1] * 4)),
+        home_body(OTHER_HOME, data_items(DAY, [0.3] * 4)),
+    ]
+    await post_event(delivery(both))
+    await hass.async_block_till_done()
+    devices = dr.async_get(hass)
+    home_device = devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")})
+    assert home_device is not None
+
+    response = await client.remove_device(home_device.id, price_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert response["success"], response
+    assert devices.async_get(home_device.id) is None
+    assert hass.states.get(CURRENT) is None
+    assert er.async_entries_for_device(er.async_get(hass), home_device.id) == []
+    stored = hass_storage[price_store_key(price_entry.entry_id)]["data"]["homes"]
+    assert set(stored) == {OTHER_HOME}
+    assert state(hass, entity("sensor", "current_price", OTHER_HOME)) == "0.3"
+
+    # The home stays gone after a restart.
+    assert await hass.config_entries.async_unload(price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")}) is None
+    assert hass.states.get(CURRENT) is None
+
+    # A new signal of the home brings its device and entities back.
+    status, answer = await post_event(signal(DAY, [0.2] * 4))
+    await hass.async_block_till_done()
+    assert status == 200, answer
+    assert devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")})
+    assert state(hass, CURRENT) == "0.2"
+
+
+async def test_device_removal_rejected(
+    hass: HomeAssistant,
+    device_removal: None,
+    price_entry: MockConfigEntry,
+    post_event: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The access token is issued at the real time, so it is checked before
+    # the clock moves back to an earlier day.
+    client = await hass_ws_client(hass)
+    freezer.move_to(DAY)
+    await post_event(signal(DAY, [0.1] * 4))
+    await hass.async_block_till_done()
+    devices = dr.async_get(hass)
+    entry_devices = dr.async_entries_for_config_entry(devices, price_entry.entry_id)
+    account = devices.async_get_device(identifiers={(DOMAIN, ORG_ID)})
+    assert account is not None
+    thermostats = [d for d in entry_devices if d.model == THERMOSTAT_MODEL]
+    assert len(thermostats) == 3
+
+    for device in (account, *thermostats):
+        response = await client.remove_device(device.id, price_entry.entry_id)
+        await hass.async_block_till_done()
+
+        assert not response["success"], device.name
+        assert devices.async_get(device.id) is not None, device.name
+    assert state(hass, CURRENT) == "0.1"
+
+    # A home device stays while the entry is not loaded, because the store
+    # would bring its home back at the next setup.
+    home_device = devices.async_get_device(identifiers={(DOMAIN, f"{ORG_ID}_{HOME}")})
+    assert home_device is not None
+    assert await hass.config_entries.async_unload(price_entry.entry_id)
+    await hass.async_block_till_done()
+    response = await client.remove_device(home_device.id, price_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not response["success"]
+    assert devices.async_get(home_device.id) is not None
+
+
 async def test_remove_entry_deletes_stored_prices(
     hass: HomeAssistant,
     price_entry: MockConfigEntry,
@@ -807,6 +1176,11 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
         delivery({HOME: {"homeId": OTHER_HOME, "data": [one_item()]}}),
         "not its key",
     ),
+    (
+        "too_many_homes",
+        delivery([{"homeId": home, "data": [one_item()]} for home in home_ids(51)]),
+        "data contains 51 homes; at most 50 are accepted in one delivery",
+    ),
     ("no_shape", delivery({"homeId": HOME}), "needs data"),
     ("data_not_list", delivery({"homeId": HOME, "data": {"a": 1}}), "must be a list"),
     ("no_intervals", delivery({"homeId": HOME, "data": []}), "no intervals"),
@@ -830,6 +1204,26 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
             }
         ),
         "overlaps",
+    ),
+    (
+        "start_year_9999",
+        delivery({"homeId": HOME, "startTime": "9999-12-31T23:50Z", "prices": [1, 2]}),
+        "startTime must be between the years 2000 and 2100",
+    ),
+    (
+        "start_year_1",
+        with_item(one_item(startTime="0001-01-01T00:00+05:00")),
+        "data[0].startTime must be between the years 2000 and 2100",
+    ),
+    (
+        "start_month_13",
+        with_item(one_item(startTime="2025-13-02T00:00Z")),
+        "data[0].startTime is not a valid",
+    ),
+    (
+        "start_offset_99_hours",
+        with_item(one_item(startTime="2025-06-02T00:00+99:00")),
+        "data[0].startTime is not a valid",
     ),
     (
         "too_many",
@@ -877,6 +1271,20 @@ INVALID_DELIVERIES: list[tuple[str, Any, str]] = [
         open_adr_with(intervalPeriod={"start": iso(DAY), "duration": "1 hour"}),
         "ISO 8601 duration",
     ),
+    *[
+        (
+            f"adr_duration_{case}",
+            open_adr_with(intervalPeriod={"start": iso(DAY), "duration": duration}),
+            "intervalPeriod.duration must be at most 7 days",
+        )
+        for case, duration in (
+            ("999999999_days", "P999999999D"),
+            ("1000000000_days", "P1000000000D"),
+            ("beyond_c_int", "P" + "9" * 20 + "D"),
+            ("beyond_c_int_hours", "PT" + "9" * 20 + "H"),
+            ("eight_days", "P8D"),
+        )
+    ],
     (
         "adr_zero_duration",
         open_adr_with(intervalPeriod={"start": iso(DAY), "duration": "PT0S"}),

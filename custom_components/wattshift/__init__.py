@@ -9,7 +9,11 @@ from typing import Any
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 from yarl import URL
@@ -34,6 +38,7 @@ from .data import WattShiftConfigEntry, WattShiftData
 from .engine import ScheduleEngine
 from .entity import account_id
 from .price_board import PriceBoard, async_apply_price_options, async_remove_price_store
+from .price_entity import async_remove_home_device
 from .query import ThermostatQueryHandler
 from .receiver import SecurityKeys, WebhookReceiver
 from .repairs import async_delete_linked_device_issues, async_report_unknown_device
@@ -161,6 +166,16 @@ async def async_remove_entry(hass: HomeAssistant, entry: WattShiftConfigEntry) -
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
     await cloudhook.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: WattShiftConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user remove a home's device, but not the account or a thermostat.
+
+    Thermostat devices follow the thermostats exposed in the options.
+    """
+    return await async_remove_home_device(entry, device)
 
 
 async def _async_entry_updated(

@@ -338,6 +338,11 @@ _PRICE_BODY_KEYS: Final = frozenset(
         "eventName",
     }
 )
+# Maximum number of homes in one PRICE_SIGNAL delivery. Each new home adds a
+# device and six entities, which Home Assistant creates on the event loop,
+# so hundreds of homes in one delivery would stall it. A Home Assistant
+# installation serves one household or a few, far below this limit.
+MAX_HOMES_PER_DELIVERY: Final = 50
 # NOTE: guess. Documented home ids look like ws_home_ and 32 hex digits. Any
 # id of letters, digits and "_.:-" is accepted. Other characters are rejected,
 # because a home id becomes part of unique ids and of a URL path.
@@ -366,6 +371,7 @@ def split_price_signal(envelope: Envelope) -> list[HomePriceBody]:
     """Split a PRICE_SIGNAL delivery into the bodies of its homes."""
     data = envelope.data
     if isinstance(data, Mapping) and not _PRICE_BODY_KEYS.intersection(data):
+        _check_home_count(len(data))
         homes = [
             _home_body(body, f"data[{key!r}]", key_id=str(key))
             for key, body in data.items()
@@ -373,6 +379,7 @@ def split_price_signal(envelope: Envelope) -> list[HomePriceBody]:
     elif isinstance(data, Mapping):
         homes = [_home_body(data, "data")]
     elif isinstance(data, list):
+        _check_home_count(len(data))
         homes = [_home_body(body, f"data[{index}]") for index, body in enumerate(data)]
     else:
         raise PayloadError(
@@ -388,6 +395,15 @@ def split_price_signal(envelope: Envelope) -> list[HomePriceBody]:
             raise PayloadError(f"Home {home.home_id} appears more than once.")
         seen.add(home.home_id)
     return homes
+
+
+def _check_home_count(count: int) -> None:
+    """Reject a delivery with more homes than MAX_HOMES_PER_DELIVERY."""
+    if count > MAX_HOMES_PER_DELIVERY:
+        raise PayloadError(
+            f"data contains {count} homes; at most {MAX_HOMES_PER_DELIVERY} are "
+            "accepted in one delivery."
+        )
 
 
 def _home_body(body: Any, where: str, key_id: str | None = None) -> HomePriceBody:

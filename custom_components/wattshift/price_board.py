@@ -30,6 +30,7 @@ from .contract import (
     Envelope,
     HomePriceBody,
     PayloadError,
+    is_valid_home_id,
     price_signal_response,
     split_price_signal,
 )
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 EVENT_PRICE_SIGNAL: Final = "wattshift_price_signal"
 
 STORAGE_VERSION: Final = 1
+# Seconds that a run-out or return found between deliveries waits before it
+# is written, so that several such changes in a row cost one write.
+SAVE_DELAY: Final = 10
 
 # The price entities list the intervals that start within this window.
 UPCOMING_WINDOW: Final = timedelta(hours=48)
@@ -53,8 +57,22 @@ PRICE_HISTORY: Final = timedelta(hours=24)
 # NOTE: A price above 10 USD/kWh is far beyond US retail prices, so it more
 # likely means WattShift changed the unit (cents, or USD/MWh) than a real
 # price. Such a signal is still accepted, because a real price spike must
-# not be lost, but it is logged.
+# not be lost, but it is logged, once per home until its prices are
+# plausible again.
 IMPLAUSIBLE_PRICE: Final = 10.0
+
+# Maximum number of homes one config entry keeps. Like the limit per
+# delivery, it is far above the few homes of a real account, and it bounds
+# what a sender holding the security key can make this entry store.
+MAX_HOMES: Final = 200
+
+# Intervals that start this far after a delivery arrives are dropped, so
+# that deliveries about ever later windows cannot pile up.
+PRICE_HORIZON: Final = timedelta(days=7)
+# Maximum number of intervals one home keeps between PRICE_HISTORY before
+# now and PRICE_HORIZON after it. Those 8 days at 5-minute resolution are
+# 2304 intervals, and documented signals use 15-minute ones.
+MAX_HOME_INTERVALS: Final = 3000
 
 PRICE_SIGNALS_OFF_REASON: Final = (
     "Price signals are turned off in the options of the WattShift integration."
@@ -77,6 +95,10 @@ class PriceBoard:
         self._timelines: dict[str, HomeTimeline] = {}
         self._views: dict[str, HomeView] = {}
         self._ran_out: set[str] = set()
+        self._implausible: set[str] = set()
+        # Whether a change waits for a delayed write, which async_stop then
+        # makes at once.
+        self._unsaved = False
         self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
         self._home_listeners: list[HomeListener] = []
         self._threshold: float | None = None
@@ -116,7 +138,16 @@ class PriceBoard:
                     home_id,
                     err,
                 )
+                continue
+            # The run-out was logged before the restart, so it is not logged
+            # again while the home stays without prices.
+            if record.get("ran_out") is True:
+                self._ran_out.add(home_id)
         self._async_evaluate()
+        if self._unsaved:
+            # A delayed write from a setup that fails later could overwrite
+            # what the next setup stores, so the change is written at once.
+            await self._async_save()
 
     @callback
     def async_start(self) -> None:
@@ -124,11 +155,12 @@ class PriceBoard:
         self._running = True
         self._async_evaluate()
 
-    @callback
-    def async_stop(self) -> None:
-        """Stop the boundary timer."""
+    async def async_stop(self) -> None:
+        """Stop the boundary timer and write any change not saved yet."""
         self._running = False
         self._cancel_boundary_timer()
+        if self._unsaved:
+            await self._async_save()
 
     @callback
     def async_set_threshold(self, threshold: float | None) -> None:
@@ -136,6 +168,17 @@ class PriceBoard:
         if threshold != self._threshold:
             self._threshold = threshold
             self._async_evaluate()
+
+    async def async_remove_home(self, home_id: str) -> None:
+        """Forget a home and its prices until WattShift sends it again."""
+        if self._timelines.pop(home_id, None) is None:
+            return
+        self._views.pop(home_id, None)
+        self._ran_out.discard(home_id)
+        self._implausible.discard(home_id)
+        LOGGER.info("Removed home %s and its prices", home_id)
+        self._async_evaluate()
+        await self._async_save()
 
     @callback
     def async_add_listener(
@@ -154,12 +197,19 @@ class PriceBoard:
 
     async def async_handle(self, envelope: Envelope) -> EventReply:
         """Apply a PRICE_SIGNAL delivery, or reject an invalid one with no change."""
-        # Every home is parsed before any is applied, so that one invalid
-        # home rejects the whole delivery.
-        signals = [(home, _parse_home(home)) for home in split_price_signal(envelope)]
+        # Every home is parsed and checked before any is applied, so that one
+        # invalid home rejects the whole delivery.
+        now = dt_util.utcnow()
+        signals = [
+            (home, _within_horizon(home.home_id, _parse_home(home), now))
+            for home in split_price_signal(envelope)
+        ]
         new_homes = [
             home.home_id for home, _ in signals if home.home_id not in self._timelines
         ]
+        self._check_room(len(new_homes))
+        for home, intervals in signals:
+            self._check_interval_count(home.home_id, intervals, now)
         for home, intervals in signals:
             self._apply(home, intervals)
         self._async_evaluate()
@@ -174,8 +224,36 @@ class PriceBoard:
             self._fire_event(home.home_id, summary)
             accepted.append((home.home_id, summary.count, summary.start, summary.end))
 
-        await self._store.async_save(self._data_to_store())
+        await self._async_save()
         return EventReply(price_signal_response(accepted))
+
+    def _check_room(self, new_homes: int) -> None:
+        """Reject new homes that would take the entry beyond MAX_HOMES."""
+        known = len(self._timelines)
+        if new_homes and known + new_homes > MAX_HOMES:
+            plural = "" if new_homes == 1 else "s"
+            raise PayloadError(
+                f"The delivery adds {new_homes} new home{plural} to the {known} "
+                f"known ones, but at most {MAX_HOMES} homes are kept. Remove the "
+                "devices of homes that no longer send prices to make room."
+            )
+
+    def _check_interval_count(
+        self, home_id: str, intervals: Sequence[PriceInterval], now: datetime
+    ) -> None:
+        """Reject a signal that would leave a home more than MAX_HOME_INTERVALS."""
+        timeline = self._timelines.get(home_id) or HomeTimeline(home_id)
+        history_start = now - PRICE_HISTORY
+        count = sum(
+            1 for interval in timeline.merged(intervals) if interval.end > history_start
+        )
+        if count > MAX_HOME_INTERVALS:
+            raise PayloadError(
+                f"Home {home_id} would have {count} price intervals in the "
+                f"{PRICE_HISTORY.total_seconds() / 3600:.0f} hours before and the "
+                f"{PRICE_HORIZON.days} days after now, but at most "
+                f"{MAX_HOME_INTERVALS} are kept per home."
+            )
 
     def _apply(self, home: HomePriceBody, intervals: Sequence[PriceInterval]) -> None:
         """Merge one home's new intervals into its timeline."""
@@ -187,12 +265,22 @@ class PriceBoard:
             timeline.name = home.name
             self._rename_device(home.home_id, home.name)
 
+        self._log_implausible(home.home_id, intervals)
+
+    def _log_implausible(
+        self, home_id: str, intervals: Sequence[PriceInterval]
+    ) -> None:
+        """Log once when a home's prices become implausible, until they are not."""
         highest = max(abs(interval.price) for interval in intervals)
-        if highest > IMPLAUSIBLE_PRICE:
+        if highest <= IMPLAUSIBLE_PRICE:
+            self._implausible.discard(home_id)
+        elif home_id not in self._implausible:
+            self._implausible.add(home_id)
             LOGGER.warning(
                 "Home %s has prices up to %s USD/kWh. Check whether WattShift "
-                "changed the price unit",
-                home.home_id,
+                "changed the price unit. This is logged again only after a "
+                "signal with plausible prices",
+                home_id,
                 highest,
             )
 
@@ -226,18 +314,30 @@ class PriceBoard:
         """Read every timeline at a moment, update the entities and set the timer."""
         if at is None:
             at = dt_util.utcnow()
+        changed = False
         for home_id, timeline in self._timelines.items():
             timeline.prune(at - PRICE_HISTORY)
             view = timeline.view(at, threshold=self._threshold, window=UPCOMING_WINDOW)
             self._views[home_id] = view
-            self._log_availability(view)
+            if self._log_availability(view):
+                changed = True
+        if changed:
+            self._unsaved = True
+            # The data is built now, on the event loop, because the store
+            # calls its data function in a worker thread.
+            data = self._data_to_store()
+            self._store.async_delay_save(lambda: data, SAVE_DELAY)
         for listeners in self._listeners.values():
             for listener in list(listeners):
                 listener()
         self._schedule_boundary_timer(at)
 
-    def _log_availability(self, view: HomeView) -> None:
-        """Log once when a home's prices run out and once when they return."""
+    def _log_availability(self, view: HomeView) -> bool:
+        """Log once when a home's prices run out and once when they return.
+
+        Return whether the home ran out or returned, which the store records
+        so that a restart does not log the same run-out again.
+        """
         home_id = view.home_id
         if not view.available and home_id not in self._ran_out:
             self._ran_out.add(home_id)
@@ -246,9 +346,12 @@ class PriceBoard:
                 "unavailable until WattShift sends new prices",
                 home_id,
             )
-        elif view.available and home_id in self._ran_out:
+            return True
+        if view.available and home_id in self._ran_out:
             self._ran_out.discard(home_id)
             LOGGER.info("Prices of home %s are current again", home_id)
+            return True
+        return False
 
     def _schedule_boundary_timer(self, at: datetime) -> None:
         """Wake up at the next interval boundary of any home."""
@@ -285,12 +388,18 @@ class PriceBoard:
             self._cancel_timer()
             self._cancel_timer = None
 
+    async def _async_save(self) -> None:
+        """Write every home now, replacing any delayed write."""
+        self._unsaved = False
+        await self._store.async_save(self._data_to_store())
+
     def _data_to_store(self) -> dict[str, Any]:
         """Describe every home in the stored format."""
         return {
             "homes": {
                 home_id: {
                     "name": timeline.name,
+                    "ran_out": home_id in self._ran_out,
                     "intervals": [
                         _interval_to_store(interval) for interval in timeline.intervals
                     ],
@@ -340,6 +449,28 @@ def _parse_home(home: HomePriceBody) -> tuple[PriceInterval, ...]:
         raise PayloadError(f"Home {home.home_id}: {err}") from err
 
 
+def _within_horizon(
+    home_id: str, intervals: Sequence[PriceInterval], now: datetime
+) -> tuple[PriceInterval, ...]:
+    """Drop the intervals that start PRICE_HORIZON or more after now."""
+    horizon = now + PRICE_HORIZON
+    within = tuple(interval for interval in intervals if interval.start < horizon)
+    if not within:
+        raise PayloadError(
+            f"Home {home_id}: every interval starts at or after "
+            f"{horizon.isoformat()}, and only prices for the next "
+            f"{PRICE_HORIZON.days} days are kept."
+        )
+    if len(within) < len(intervals):
+        LOGGER.debug(
+            "Dropped %d intervals of home %s that start at or after %s",
+            len(intervals) - len(within),
+            home_id,
+            horizon.isoformat(),
+        )
+    return within
+
+
 def _interval_to_store(interval: PriceInterval) -> list[Any]:
     """Write an interval as [start, end, price, import, export, confidence]."""
     return [
@@ -352,8 +483,12 @@ def _interval_to_store(interval: PriceInterval) -> list[Any]:
     ]
 
 
-def _timeline_from_store(home_id: str, record: Mapping[str, Any]) -> HomeTimeline:
+def _timeline_from_store(home_id: str, record: Any) -> HomeTimeline:
     """Rebuild a home's timeline from its stored record."""
+    if not is_valid_home_id(home_id):
+        raise ValueError("the home id is invalid")
+    if not isinstance(record, Mapping):
+        raise TypeError(f"the stored record is {type(record).__name__}, not an object")
     name = record.get("name")
     return HomeTimeline(
         home_id,

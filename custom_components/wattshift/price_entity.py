@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Final
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -21,6 +23,9 @@ from .price_timeline import HomeView
 # The attribute with the upcoming prices; it is too large for the recorder.
 ATTR_PRICES = "prices"
 PRICE_UNIT = "USD/kWh"
+# Model of the per-home devices. The user can remove devices of this model
+# only, and not the account device or a thermostat's device.
+HOME_MODEL: Final = "Home"
 
 type PriceSeries = list[list[str | float | None]]
 
@@ -32,10 +37,31 @@ def home_device_info(entry: WattShiftConfigEntry, home_id: str) -> DeviceInfo:
         identifiers={board.device_identifier(home_id)},
         name=board.home_name(home_id) or home_id,
         manufacturer="WattShift",
-        model="Home",
+        model=HOME_MODEL,
         entry_type=DeviceEntryType.SERVICE,
         via_device=(DOMAIN, account_id(entry)),
     )
+
+
+async def async_remove_home_device(
+    entry: WattShiftConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Forget the home of a device the user removes, and reject other devices.
+
+    A home device is rejected too while the entry is not loaded, because its
+    home would come back from the store at the next setup. A removed home
+    comes back, with its device, when WattShift sends its prices again.
+    """
+    if device.model != HOME_MODEL or entry.state is not ConfigEntryState.LOADED:
+        return False
+    prefix = f"{account_id(entry)}_"
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier.startswith(prefix):
+            await entry.runtime_data.prices.async_remove_home(
+                identifier.removeprefix(prefix)
+            )
+            return True
+    return False
 
 
 @callback

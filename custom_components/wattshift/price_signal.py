@@ -27,6 +27,16 @@ ARRAY_STEP: Final = timedelta(minutes=15)
 # fill memory and storage. 5000 intervals are 52 days at 15-minute resolution.
 MAX_INTERVALS: Final = 5000
 
+# Accepted years of a timestamp, checked in the timestamp's own offset. The
+# range keeps every computed interval end far from datetime's year 1 to 9999
+# limits, which would otherwise raise OverflowError.
+EARLIEST_YEAR: Final = 2000
+LATEST_YEAR: Final = 2100
+# Maximum length of one OpenADR interval. Documented signals use 15-minute
+# to hourly intervals, so 7 days leaves room for a long flat price and keeps
+# chained interval ends far from datetime's limits.
+MAX_INTERVAL_DURATION: Final = timedelta(days=7)
+
 # The only unit the price entities show.
 PRICE_CURRENCY: Final = "USD"
 PRICE_ENERGY_UNIT: Final = "KWH"
@@ -83,11 +93,22 @@ def parse_timestamp(value: Any, where: str) -> datetime:
     """Parse an ISO 8601 instant with a UTC offset and return it in UTC."""
     if not isinstance(value, str):
         raise PayloadError(f"{where} must be an ISO 8601 timestamp.")
-    parsed = dt_util.parse_datetime(value)
+    try:
+        # parse_datetime raises ValueError for a well-formed but impossible
+        # date or offset, such as month 13 or +99:00, and returns None for
+        # text that is not a timestamp at all.
+        parsed = dt_util.parse_datetime(value)
+    except ValueError:
+        parsed = None
     if parsed is None:
         raise PayloadError(f"{where} is not a valid ISO 8601 timestamp: {value!r}.")
     if parsed.tzinfo is None:
         raise PayloadError(f"{where} must include a UTC offset, such as Z: {value!r}.")
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise PayloadError(
+            f"{where} must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}: "
+            f"{value!r}."
+        )
     return dt_util.as_utc(parsed)
 
 
@@ -240,12 +261,14 @@ def _interval_period(
 
 
 def _duration(value: Any, where: str) -> timedelta:
-    """Parse a positive ISO 8601 duration such as PT15M or PT1H."""
-    parsed = (
-        dt_util.parse_duration(value)
-        if isinstance(value, str) and value.startswith("P")
-        else None
-    )
+    """Parse a positive ISO 8601 duration of at most MAX_INTERVAL_DURATION."""
+    parsed: timedelta | None = None
+    if isinstance(value, str) and value.startswith("P"):
+        try:
+            parsed = dt_util.parse_duration(value)
+        except OverflowError:
+            # More days, hours, minutes or seconds than timedelta can hold.
+            parsed = timedelta.max
     if parsed is None:
         raise PayloadError(
             f"{where} must be an ISO 8601 duration in days, hours, minutes or "
@@ -253,6 +276,10 @@ def _duration(value: Any, where: str) -> timedelta:
         )
     if parsed <= timedelta(0):
         raise PayloadError(f"{where} must be longer than zero: {value!r}.")
+    if parsed > MAX_INTERVAL_DURATION:
+        raise PayloadError(
+            f"{where} must be at most {MAX_INTERVAL_DURATION.days} days: {value!r}."
+        )
     return parsed
 
 
@@ -347,6 +374,9 @@ def _number(value: Any, where: str) -> float:
         number = float(value)
     except ValueError:
         raise PayloadError(f"{where} must be a number: {value!r}.") from None
+    except OverflowError:
+        # An integer too large for a float, which Python's json module reads.
+        number = math.inf
     if not math.isfinite(number):
         raise PayloadError(f"{where} must be a finite number.")
     return number

@@ -80,10 +80,15 @@ class HomeTimeline:
         return tuple(self._intervals)
 
     def merge(self, intervals: Sequence[PriceInterval]) -> None:
-        """Take a new signal's intervals as the truth for the time they cover.
+        """Take a new signal's intervals as the truth for the time they cover."""
+        self._intervals = self.merged(intervals)
+
+    def merged(self, intervals: Sequence[PriceInterval]) -> list[PriceInterval]:
+        """Return the intervals that merging a new signal would leave.
 
         Known intervals inside the new horizon are dropped. A known interval
-        that crosses an edge of the horizon is cut at that edge.
+        that crosses an edge of the horizon is cut at that edge. The timeline
+        itself does not change.
         """
         start = intervals[0].start
         end = max(interval.end for interval in intervals)
@@ -98,7 +103,7 @@ class HomeTimeline:
                 kept.append(replace(interval, start=end))
         kept.extend(intervals)
         kept.sort(key=lambda interval: interval.start)
-        self._intervals = kept
+        return kept
 
     def prune(self, before: datetime) -> None:
         """Forget the intervals that ended at or before a moment."""
