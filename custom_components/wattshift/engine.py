@@ -616,21 +616,22 @@ class ScheduleEngine:
                 self._refresh(ref)
 
     def _save(self) -> None:
-        """Write every thermostat's data after the save delay."""
-        self._store.async_schedule_save(self._data_to_store)
+        """Write every thermostat's data after the save delay.
 
-    def _data_to_store(self) -> dict[str, object]:
-        """Return what the store keeps."""
-        return thermostats_to_dict(
-            {
-                ref: StoredThermostat(
-                    following=schedule.following,
-                    blocks=schedule.blocks,
-                    override=schedule.override,
-                )
-                for ref, schedule in self._schedules.items()
-            }
-        )
+        The snapshot is taken now, on the event loop, because Home Assistant
+        2025.4 builds delayed saves in a worker thread, which must not read
+        schedules the loop is changing. Blocks and overrides are immutable, so
+        the snapshot costs one small object per thermostat.
+        """
+        snapshot = {
+            ref: StoredThermostat(
+                following=schedule.following,
+                blocks=schedule.blocks,
+                override=schedule.override,
+            )
+            for ref, schedule in self._schedules.items()
+        }
+        self._store.async_schedule_save(partial(thermostats_to_dict, snapshot))
 
     def _notify(self, ref: str) -> None:
         """Tell the query and the entities of one thermostat that its schedule changed."""

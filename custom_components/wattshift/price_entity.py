@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .data import WattShiftConfigEntry
@@ -68,7 +68,7 @@ async def async_remove_home_device(
 def async_add_home_entities(
     hass: HomeAssistant,
     entry: WattShiftConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
     create: Callable[[str], Iterable[Entity]],
 ) -> None:
     """Add the entities of every known home now and of each new home later."""
