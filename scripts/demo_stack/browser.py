@@ -85,10 +85,14 @@ class Frontend:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
     @classmethod
-    async def open(cls, browser: Browser, base_url: str) -> Self:
-        """Open a new tab with a fresh profile on the Home Assistant at base_url."""
+    async def open(cls, browser: Browser, base_url: str, *, scale: float = 1) -> Self:
+        """Open a new tab with a fresh profile on the Home Assistant at base_url.
+
+        scale is the number of screenshot pixels per CSS pixel.
+        """
         context = await browser.new_context(
             viewport=VIEWPORT,
+            device_scale_factor=scale,
             locale="en-US",
             timezone_id="UTC",
             # Requests of a service worker would bypass the request filter.
@@ -138,7 +142,9 @@ class Frontend:
         await self.goto("/config/integrations/dashboard")
         await page.get_by_role("button", name="Add integration").click()
         await page.get_by_role("textbox", name="Search for a brand name").fill(brand)
-        await page.get_by_text(brand, exact=True).click()
+        # The integration's own card on the dashboard has the same text.
+        picker = page.locator("dialog-add-integration")
+        await picker.get_by_text(brand, exact=True).click()
 
     def text(self, text: str) -> Locator:
         """Return the first element whose whole text is text.
