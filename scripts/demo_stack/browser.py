@@ -73,13 +73,20 @@ async def launch_chromium(executable: Path = CHROMIUM) -> AsyncIterator[Browser]
 class Frontend:
     """One browser tab on a Home Assistant frontend, limited to 127.0.0.1."""
 
-    def __init__(self, context: BrowserContext, page: Page, base_url: str) -> None:
+    def __init__(
+        self,
+        context: BrowserContext,
+        page: Page,
+        base_url: str,
+        blocked_urls: list[str],
+    ) -> None:
         """Wrap a page of a context whose requests are already filtered."""
         self.context = context
         self.page = page
         self.base_url = base_url
-        # URLs of requests to other hosts that were aborted.
-        self.blocked_urls: list[str] = []
+        # URLs of requests to other hosts that were aborted, filled by the
+        # context's request filter.
+        self.blocked_urls = blocked_urls
         # Uncaught JavaScript errors of the page, for failure reports.
         self.page_errors: list[str] = []
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
@@ -99,9 +106,9 @@ class Frontend:
             service_workers="block",
         )
         context.set_default_timeout(ACTION_TIMEOUT_MS)
-        frontend = cls(context, await context.new_page(), base_url)
-        await context.route("**/*", frontend._filter_request)
-        return frontend
+        blocked_urls: list[str] = []
+        await context.route("**/*", lambda route: _filter_request(route, blocked_urls))
+        return cls(context, await context.new_page(), base_url, blocked_urls)
 
     async def close(self) -> None:
         """Close the tab and its profile."""
@@ -198,11 +205,12 @@ class Frontend:
             await popover.get_by_text(name, exact=True).click()
         await expect(pickers).to_have_count(before + 1)
 
-    async def _filter_request(self, route: Route) -> None:
-        """Let requests to 127.0.0.1 through and abort every other one."""
-        url = route.request.url
-        if urlsplit(url).hostname in _ALLOWED_HOSTS:
-            await route.continue_()
-            return
-        self.blocked_urls.append(url)
-        await route.abort("blockedbyclient")
+
+async def _filter_request(route: Route, blocked_urls: list[str]) -> None:
+    """Let requests to 127.0.0.1 through and abort every other one."""
+    url = route.request.url
+    if urlsplit(url).hostname in _ALLOWED_HOSTS:
+        await route.continue_()
+        return
+    blocked_urls.append(url)
+    await route.abort("blockedbyclient")

@@ -179,10 +179,13 @@ async def _open_frontend(
 
 
 async def _save_failure(tab: Frontend, request: pytest.FixtureRequest) -> None:
-    """Save the page and its JavaScript errors next to the test's screenshots."""
+    """Save the page, its JavaScript errors and its blocked requests."""
     directory = artifact_dir(request)
     directory.mkdir(parents=True, exist_ok=True)
     await tab.page.screenshot(path=directory / "failure.png")
     (directory / "page-errors.txt").write_text(
         "\n".join(tab.page_errors), encoding="utf-8"
+    )
+    (directory / "blocked-requests.txt").write_text(
+        "\n".join(tab.blocked_urls), encoding="utf-8"
     )
