@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterable, Mapping
 import json
 from typing import Any, Final
 
-from aiohttp import ClientError, ClientSession, ClientTimeout
+from aiohttp import (
+    ClientError,
+    ClientSession,
+    ClientTimeout,
+    ClientWebSocketResponse,
+    ClientWSTimeout,
+)
 
 from .errors import StackError
 
@@ -68,7 +74,13 @@ class HassClient:
             ) from None
 
     async def onboard(self, name: str, username: str, password: str) -> None:
-        """Create the owner account and get an access token for it."""
+        """Create the owner account, get its access token and finish onboarding.
+
+        The frontend sends these requests at the end of its onboarding wizard.
+        Home Assistant serves its frontend only once every onboarding step is
+        done; the core_config step is marked done in the configuration
+        directory beforehand.
+        """
         created = await self.request(
             "POST",
             "/api/onboarding/users",
@@ -92,6 +104,15 @@ class HassClient:
             authenticated=False,
         )
         self._token = _field(tokens, "access_token", "the token exchange")
+        await self.request("POST", "/api/onboarding/analytics")
+        await self.request(
+            "POST",
+            "/api/onboarding/integration",
+            {
+                "client_id": self.client_id,
+                "redirect_uri": f"{self.client_id}?auth_callback=1",
+            },
+        )
 
     async def wait_until_running(
         self, entity_ids: Iterable[str], timeout_seconds: float, alive: AliveCheck
@@ -163,6 +184,40 @@ class HassClient:
         entry: dict[str, Any] = result["result"]
         return entry
 
+    async def websocket_command(self, command: Mapping[str, Any]) -> Any:
+        """Send one command over the websocket API and return its result.
+
+        Raises StackError when the command fails. Some settings, such as the
+        core configuration, can only be changed through the websocket API.
+        """
+        try:
+            async with self._session.ws_connect(
+                f"{self.base_url}/api/websocket",
+                timeout=ClientWSTimeout(ws_close=REQUEST_TIMEOUT),
+            ) as websocket:
+                async with asyncio.timeout(REQUEST_TIMEOUT):
+                    await _expect_message(websocket, "auth_required")
+                    await websocket.send_json(
+                        {"type": "auth", "access_token": self.access_token}
+                    )
+                    await _expect_message(websocket, "auth_ok")
+                    await websocket.send_json({**command, "id": 1})
+                    reply = await _expect_message(websocket, "result")
+        except (ClientError, TimeoutError) as err:
+            raise StackError(
+                f"websocket command {command.get('type')} failed: "
+                f"{err.__class__.__name__}: {err}"
+            ) from err
+        if not reply.get("success"):
+            raise StackError(
+                f"websocket command {command.get('type')} failed: {reply.get('error')}"
+            )
+        return reply.get("result")
+
+    async def update_core_config(self, **changes: Any) -> None:
+        """Change core settings such as external_url, as Settings > System does."""
+        await self.websocket_command({"type": "config/core/update", **changes})
+
     async def config_entries(self, domain: str) -> list[dict[str, Any]]:
         """Return the config entries of a domain with their states."""
         entries: list[dict[str, Any]] = await self.request(
@@ -211,6 +266,20 @@ class HassClient:
             return json.loads(text)
         except ValueError as err:
             raise StackError(f"{method} {path} returned invalid JSON: {text}") from err
+
+
+async def _expect_message(
+    websocket: ClientWebSocketResponse, message_type: str
+) -> dict[str, Any]:
+    """Receive the next websocket message and raise unless it has message_type."""
+    try:
+        message = await websocket.receive_json()
+    except (TypeError, ValueError) as err:
+        # A close frame or a message that is not JSON text.
+        raise StackError(f"expected a {message_type} websocket message: {err}") from err
+    if not isinstance(message, dict) or message.get("type") != message_type:
+        raise StackError(f"expected a {message_type} websocket message, got {message}")
+    return message
 
 
 def _field(body: Any, name: str, step: str) -> str:

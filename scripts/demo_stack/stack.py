@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 import logging
 from pathlib import Path
@@ -52,9 +52,11 @@ class DemoStack:
     """The simulator and a hass process with a WattShift entry, on 127.0.0.1.
 
     Use it as an async context manager: entering starts everything and adds
-    the entry, leaving stops hass and the simulator even after an error. Each
-    stack gets a temporary configuration directory that it deletes on exit
-    unless keep_files is set.
+    the entry, leaving stops hass and the simulator even after an error. The
+    entry exposes the given thermostats, by default all three demo
+    thermostats. With add_entry=False the stack stops after onboarding, so
+    that a browser can add the entry. Each stack gets a temporary
+    configuration directory that it deletes on exit unless keep_files is set.
     """
 
     def __init__(
@@ -63,12 +65,16 @@ class DemoStack:
         python: str = sys.executable,
         startup_timeout: float = STARTUP_TIMEOUT,
         keep_files: bool = False,
+        add_entry: bool = True,
+        thermostats: Sequence[str] = DEMO_THERMOSTATS,
         progress: ProgressCallback | None = None,
     ) -> None:
         """Prepare a stack whose hass runs with the given interpreter."""
         self._python = python
         self._startup_timeout = startup_timeout
         self.keep_files = keep_files
+        self._add_entry = add_entry
+        self._thermostats = tuple(thermostats)
         self._progress = progress or _LOGGER.info
         self.api_key = DEFAULT_API_KEY
         self.org_id = DEFAULT_ORG_ID
@@ -123,6 +129,11 @@ class DemoStack:
                 return registration
         raise StackError("the integration registered no thermostat_behavior webhook")
 
+    @property
+    def url(self) -> str:
+        """Base URL of the running hass, such as http://127.0.0.1:40123."""
+        return self.client.base_url
+
     async def start(self) -> None:
         """Start the simulator and hass, onboard the owner and add the entry."""
         try:
@@ -152,8 +163,10 @@ class DemoStack:
             self._progress(
                 f"Home Assistant is running with {', '.join(DEMO_THERMOSTATS)}"
             )
+            if not self._add_entry:
+                return
             entry = await client.add_wattshift_entry(
-                self.api_key, self.simulator.base_url, DEMO_THERMOSTATS
+                self.api_key, self.simulator.base_url, self._thermostats
             )
             if entry.get("state") != "loaded":
                 raise StackError(

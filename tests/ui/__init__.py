@@ -1,0 +1,1 @@
+"""Browser tests of the integration in Home Assistant's frontend."""
