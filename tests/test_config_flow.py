@@ -536,6 +536,9 @@ async def test_options_change_thermostats_and_links(
         },
     )
     assert result["step_id"] == "devices"
+    assert result["description_placeholders"]["thermostats"] == (
+        "- climate.bedroom: Bedroom\n- climate.hall: Hall"
+    )
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"climate.bedroom": " ws_device_bed ", "climate.hall": ""}
@@ -585,8 +588,13 @@ async def test_options_clear_threshold_and_need_a_thermostat(
     )
     assert result["errors"] == {CONF_THERMOSTATS: "no_thermostats"}
 
+    # A thermostat without a state is listed by its entity id alone.
+    hass.states.async_remove("climate.hall")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**base, CONF_THERMOSTATS: ["climate.hall"]}
+    )
+    assert result["description_placeholders"]["thermostats"] == (
+        "- climate.hall: climate.hall"
     )
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
 

@@ -463,7 +463,18 @@ class WattShiftOptionsFlow(OptionsFlow):
             step_id="devices",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+            description_placeholders={
+                "thermostats": "\n".join(
+                    f"- {entity_id}: {self._friendly_name(entity_id)}"
+                    for entity_id in entity_ids.values()
+                )
+            },
         )
+
+    def _friendly_name(self, entity_id: str) -> str:
+        """Return the name a thermostat shows in the UI."""
+        state = self.hass.states.get(entity_id)
+        return state.name if state is not None else entity_id
 
 
 def _read_credentials(user_input: Mapping[str, Any]) -> tuple[str, str]:

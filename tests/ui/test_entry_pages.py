@@ -16,12 +16,10 @@ from .conftest import Screenshots
 pytestmark = [pytest.mark.ui, pytest.mark.timeout(300)]
 
 # Names of the entities on the service device, as en.json translates them.
-# The device page drops the device name "WattShift" where an entity name
-# starts with it, so "WattShift connection" shows as "Connection".
 DIAGNOSTIC_ENTITIES = {
     "Webhook status": "Registered",
     "Connection": "Connected",
-    "Last message from WattShift": "Unknown",
+    "Last message": "Unknown",
 }
 DISABLED_ENTITIES = (
     "Thermostat queries received",
