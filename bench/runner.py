@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import gc
 import json
 from pathlib import Path
 import resource
 import sys
 import time
 import tracemalloc
-from typing import Any
+from typing import Any, Self
+
+from custom_components.wattshift.engine import REFRESH_DELAY
 
 from .home import BASELINE_BODY, SECURITY_KEY_HEADER, BenchHome
 from .payloads import THERMOSTAT_QUERY, current_quarter_hour, set_point_schedule
@@ -93,6 +96,8 @@ class ScheduleMeasurement:
     latencies_ms: list[float]
     status: int
     response_body: dict[str, Any]
+    full_collection_ms: list[float]
+    """Time spent in full garbage collections during each sample, in order."""
     traced_peak_bytes: int
     """Peak of Python allocations made while one schedule was handled."""
     max_rss_before_bytes: int
@@ -243,11 +248,17 @@ class Runner:
             for variant in (0, 1)
         ]
 
-        # The first delivery opens the connection and is not counted.
-        results = [
-            await self._deliver_schedule(bodies[index % 2])
-            for index in range(settings.schedule_samples + 1)
-        ][1:]
+        # The first delivery opens the connection and is not counted. Full
+        # collections of the whole process are timed per sample, because they
+        # are what makes the slowest acknowledgements slow.
+        results: list[Measured] = []
+        full_collections: list[float] = []
+        with FullCollectionTimer() as collections:
+            for index in range(settings.schedule_samples + 1):
+                collections.reset()
+                results.append(await self._deliver_schedule(bodies[index % 2]))
+                full_collections.append(collections.total_ms)
+        results, full_collections = results[1:], full_collections[1:]
         max_rss_before = _max_rss_bytes()
 
         tracemalloc.start()
@@ -262,7 +273,8 @@ class Runner:
             thermostats=count,
             blocks=settings.schedule_blocks,
             body_bytes=len(bodies[0].encode()),
-            latencies_ms=sorted(result.load.p50_ms for result in results),
+            latencies_ms=[result.load.p50_ms for result in results],
+            full_collection_ms=full_collections,
             status=int(next(iter(last.statuses))),
             response_body=json.loads(last.last_body),
             traced_peak_bytes=traced_peak,
@@ -286,14 +298,62 @@ class Runner:
             raise BenchmarkError(
                 f"the SET_POINT_SCHEDULE delivery failed: {measured.load.error_sample}"
             )
-        # Work the handler started after its response must not overlap the next one.
+        # Work the handler started after its response must not overlap the next
+        # one. The writes a delivery causes start REFRESH_DELAY after it.
+        await asyncio.sleep(REFRESH_DELAY)
         await self._home.hass.async_block_till_done()
         return measured
 
 
+class FullCollectionTimer:
+    """Add up the time the garbage collector spends in full collections."""
+
+    def __init__(self) -> None:
+        """Start with nothing counted."""
+        self.total_ms = 0.0
+        self._started: float | None = None
+
+    def __enter__(self) -> Self:
+        """Start timing collections."""
+        gc.callbacks.append(self._on_collection)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Stop timing collections."""
+        gc.callbacks.remove(self._on_collection)
+
+    def reset(self) -> None:
+        """Forget what was counted so far."""
+        self.total_ms = 0.0
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        """Time each collection of the oldest generation."""
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.total_ms += (time.perf_counter() - self._started) * 1000
+            self._started = None
+
+
 def schedule_p95_ms(measurement: ScheduleMeasurement) -> float:
     """Return the nearest-rank 95th percentile of the acknowledgement times."""
-    return percentile(measurement.latencies_ms, 0.95)
+    return percentile(sorted(measurement.latencies_ms), 0.95)
+
+
+def schedule_p95_without_full_collections_ms(
+    measurement: ScheduleMeasurement,
+) -> float | None:
+    """Return the 95th percentile of the samples no full collection fell into."""
+    clean = sorted(
+        latency
+        for latency, collection in zip(
+            measurement.latencies_ms, measurement.full_collection_ms, strict=True
+        )
+        if collection == 0
+    )
+    return percentile(clean, 0.95) if clean else None
 
 
 def _max_rss_bytes() -> int:

@@ -72,6 +72,17 @@ def fast_auth_retry() -> Any:
         yield
 
 
+@pytest.fixture(autouse=True)
+def immediate_schedule_writes() -> Any:
+    """Start the writes a schedule delivery causes at the next loop iteration.
+
+    In production they wait half a second so that they do not slow down the
+    acknowledgement; tests wait for them with async_block_till_done.
+    """
+    with patch("custom_components.wattshift.engine.REFRESH_DELAY", 0):
+        yield
+
+
 @pytest.fixture
 async def simulator(socket_enabled: None) -> AsyncIterator[WattShiftSimulator]:
     """Run the WattShift simulator on 127.0.0.1."""

@@ -392,6 +392,29 @@ async def test_blocks_applied_at_their_start(
 
 
 @pytest.mark.usefixtures("loaded_entry")
+async def test_writes_wait_for_acknowledgement(
+    hass: HomeAssistant,
+    post_event: WebhookPoster,
+    calls: ClimateCalls,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    with patch("custom_components.wattshift.engine.REFRESH_DELAY", 0.5):
+        body = await send_schedule(hass, post_event, two_heat_blocks())
+
+    statuses = [
+        block["status"] for block in body["devices"]["ws_device_living"]["blocks"]
+    ]
+    assert statuses == ["applied", "scheduled"]
+    # The acknowledgement went out before any write started.
+    assert calls.calls == []
+
+    await move_to(hass, freezer, after(NOON, seconds=1))
+    assert calls.calls == [
+        ("set_temperature", {"entity_id": LIVING, "temperature": 22.0})
+    ]
+
+
+@pytest.mark.usefixtures("loaded_entry")
 async def test_identical_resend_changes_nothing(
     hass: HomeAssistant, post_event: WebhookPoster, calls: ClimateCalls
 ) -> None:

@@ -21,11 +21,13 @@ from homeassistant.core import (
     Context,
     Event,
     EventStateChangedData,
+    HassJob,
     HomeAssistant,
     State,
     callback,
 )
 from homeassistant.helpers.event import (
+    async_call_later,
     async_track_point_in_utc_time,
     async_track_state_change_event,
 )
@@ -84,6 +86,10 @@ SCHEDULES_OFF_REASON: Final = (
 
 # How many of our recent write contexts are remembered per thermostat.
 _OWN_CONTEXTS_KEPT: Final = 8
+# Seconds the writes a delivery starts wait, so that they do not compete for
+# the event loop with sending its acknowledgement, which for 100 thermostats
+# of 96 blocks each is over a megabyte.
+REFRESH_DELAY: Final = 0.5
 
 
 class Source(StrEnum):
@@ -151,6 +157,8 @@ class ScheduleEngine:
         self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._cancel_at_started: CALLBACK_TYPE | None = None
+        self._cancel_refresh: CALLBACK_TYPE | None = None
+        self._pending_refresh: set[str] = set()
         self._untrack_states: CALLBACK_TYPE | None = None
         self._enabled = False
         self._running = False
@@ -274,7 +282,8 @@ class ScheduleEngine:
             self._query.async_invalidate()
             # Writes, timers and entity updates start after the acknowledgement
             # has been built, so that a large delivery is acknowledged quickly.
-            self._hass.loop.call_soon(self._async_refresh_all, changed)
+            self._pending_refresh.update(changed)
+            self._schedule_refresh()
         return EventReply(
             schedule_acknowledgement(outcomes, self._hass.config.units.temperature_unit)
         )
@@ -351,6 +360,10 @@ class ScheduleEngine:
         if self._cancel_at_started is not None:
             self._cancel_at_started()
             self._cancel_at_started = None
+        if self._cancel_refresh is not None:
+            self._cancel_refresh()
+            self._cancel_refresh = None
+        self._pending_refresh.clear()
         if self._untrack_states is not None:
             self._untrack_states()
             self._untrack_states = None
@@ -389,8 +402,26 @@ class ScheduleEngine:
         self._notify(ref)
 
     @callback
-    def _async_refresh_all(self, refs: list[str]) -> None:
-        """Bring several thermostats up to date."""
+    def _schedule_refresh(self) -> None:
+        """Start the pending refreshes after REFRESH_DELAY, or at once for 0."""
+        if self._cancel_refresh is not None:
+            return
+        if REFRESH_DELAY <= 0:
+            handle = self._hass.loop.call_soon(self._async_refresh_pending)
+            self._cancel_refresh = handle.cancel
+            return
+        self._cancel_refresh = async_call_later(
+            self._hass,
+            REFRESH_DELAY,
+            HassJob(self._async_refresh_pending, cancel_on_shutdown=True),
+        )
+
+    @callback
+    def _async_refresh_pending(self, _now: datetime | None = None) -> None:
+        """Bring the thermostats recent deliveries changed up to date."""
+        self._cancel_refresh = None
+        refs = sorted(self._pending_refresh)
+        self._pending_refresh.clear()
         for ref in refs:
             self._refresh(ref)
 
