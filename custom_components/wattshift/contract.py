@@ -108,10 +108,10 @@ def parse_envelope(body: Any) -> Envelope:
 
 def known_event_type(event_type: str) -> EventType | None:
     """Return the event type when WattShift's enum has it."""
-    try:
-        return EventType(event_type)
-    except ValueError:
-        return None
+    return _EVENT_TYPES.get(event_type)
+
+
+_EVENT_TYPES: Final = {event_type.value: event_type for event_type in EventType}
 
 
 @dataclass(frozen=True, slots=True)

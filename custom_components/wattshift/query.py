@@ -92,8 +92,10 @@ class ThermostatQueryHandler:
 
         get_state = self._hass.states.get
         states = tuple(
-            get_state(thermostat.entity_id) if thermostat.entity_id else None
-            for thermostat in targets
+            [
+                get_state(thermostat.entity_id) if thermostat.entity_id else None
+                for thermostat in targets
+            ]
         )
         if query.device_ids is None:
             full = self._full_responses.get(answer.unit)
