@@ -38,7 +38,7 @@ class ThermostatQueryHandler:
             tuple[str, str], tuple[ExposedThermostat, State | None, dict[str, Any]]
         ] = {}
         # The encoded response to a query about every thermostat, per unit,
-        # with the state objects it was built from. WattShift asks about every
+        # with the state objects it was built from. WattShift queries every
         # thermostat far more often than any of them changes.
         self._full_responses: dict[str, tuple[tuple[State | None, ...], bytes]] = {}
         thermostats.async_add_listener(self._async_thermostats_changed)

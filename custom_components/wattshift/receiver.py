@@ -58,10 +58,10 @@ class BodyTooLargeError(Exception):
 class SecurityKeys:
     """The security keys a delivery may carry.
 
-    There is one current key. While the key is being rotated, the new key is
-    accepted before WattShift learns it, and the old key stays accepted for a
-    grace period afterwards, so a delivery sent with either key at any moment
-    of the rotation is accepted.
+    There is one current key. During a rotation the new key is accepted before
+    WattShift learns it, and the old key stays accepted for a grace period
+    afterwards. A delivery sent with either key at any moment of the rotation
+    is therefore accepted.
     """
 
     def __init__(self, current: str) -> None:

@@ -1,9 +1,9 @@
 """Own the webhook registration for the whole life of a config entry.
 
-The manager registers Home Assistant's webhook locally, picks the URL
-WattShift can reach (a Home Assistant Cloud cloudhook or the external URL, never
-the internal one), registers that URL with each WattShift endpoint the options
-enable, and registers again whenever the URL, the cloud connection, the
+The manager registers Home Assistant's webhook locally and picks the URL
+WattShift can reach: a Home Assistant Cloud cloudhook or the external URL,
+never the internal one. It registers that URL with each WattShift endpoint the
+options enable. It registers again whenever the URL, the cloud connection, the
 credentials or the options change.
 """
 
@@ -60,8 +60,8 @@ AUTH_RETRY_DELAY: Final = 5.0
 # Retry delays after transient failures double from the first to the last.
 RETRY_FIRST_DELAY: Final = 30.0
 RETRY_MAX_DELAY: Final = 1800.0
-# Longest delay accepted from WattShift's retry_after_seconds; its documented
-# example asks for an hour.
+# Longest delay accepted from WattShift's retry_after_seconds. Its documented
+# example requests an hour.
 RETRY_AFTER_MAX_DELAY: Final = 6 * 3600.0
 
 ISSUE_NO_URL: Final = "no_url"
