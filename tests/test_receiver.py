@@ -263,3 +263,15 @@ async def test_oversized_body_rejected(
     assert (await response.json())["error"] == "payload_too_large"
     assert loaded_entry.runtime_data.receiver.stats.counts == {}
     assert not errors_naming(caplog, WEBHOOK_ID)
+
+
+async def test_rejected_query_not_counted(
+    loaded_entry: MockConfigEntry, post_event: WebhookPoster
+) -> None:
+    status, _ = await post_event(
+        {"eventType": "THERMOSTAT_QUERY", "data": {"tempUnits": "K"}}
+    )
+
+    assert status == 400
+    assert loaded_entry.runtime_data.receiver.stats.counts == {}
+    assert loaded_entry.runtime_data.receiver.stats.last_received is None

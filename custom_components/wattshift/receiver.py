@@ -170,9 +170,9 @@ class WebhookReceiver:
                 error_response("invalid_payload", str(err)), HTTPStatus.BAD_REQUEST
             )
 
-        self._count(envelope.event_type)
         handler = self._handlers.get(envelope.event_type)
         if handler is None:
+            self._count(envelope.event_type)
             return self._not_handled_reply(envelope.event_type)
 
         try:
@@ -194,6 +194,8 @@ class WebhookReceiver:
                 ),
                 HTTPStatus.INTERNAL_SERVER_ERROR,
             )
+        # Only accepted deliveries count, so that a rejected one changes nothing.
+        self._count(envelope.event_type)
         if reply.encoded is not None:
             return _json_bytes(reply.encoded, reply.status)
         return _json(reply.body, reply.status)
